@@ -1,0 +1,156 @@
+/**
+ * Opening the index database: pragmas, drizzle migrations, and the rules for
+ * indexes we cannot use. A missing, corrupt or half-migrated index is deleted
+ * and recreated empty (the caller then rebuilds it from the files); one from
+ * a newer schema is refused with ERR_INDEX_SCHEMA and never written to.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { RunscIndexError } from "../errors.js";
+import { tryAcquireLock } from "../lock/flock.js";
+import type { HeldLock } from "../lock/held-lock.js";
+
+/** The subset of better-sqlite3's Database that the index uses. */
+export type SqliteDatabase = Database.Database;
+
+/**
+ * PRAGMA user_version after our migrations: one per file in migrations/
+ * (a test checks it against drizzle-kit's journal). An index with a larger
+ * number was made by a newer runsc-index.
+ */
+export const SCHEMA_VERSION = 1;
+
+/** WAL: readers (lookups in other processes) never wait for a writer. */
+const JOURNAL_MODE = "WAL";
+/** NORMAL is durable across process crashes in WAL; the index can be rebuilt after a power loss. */
+const SYNCHRONOUS = "NORMAL";
+/** A writer waits this long for another writer before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5_000;
+/** The index never needs more than this much page cache. */
+const CACHE_SIZE_KIB = 16_384;
+
+const REQUIRED_OBJECTS = ["containers", "invalid_files", "meta", "sandboxes"];
+
+export interface OpenedDatabase {
+  readonly db: SqliteDatabase;
+  /** True when the file was created or recreated: the caller must rebuild it from the files. */
+  readonly fresh: boolean;
+}
+
+/**
+ * openIndexDatabase opens (creating or repairing) the index at `file`.
+ * Throws ERR_INDEX_SCHEMA for an index from a newer schema.
+ */
+export function openIndexDatabase(file: string): OpenedDatabase {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const guard = lockIndexDirectory(file);
+  try {
+    const existed = fs.existsSync(file);
+    try {
+      const db = openAndMigrate(file);
+      return { db, fresh: !existed };
+    } catch (e) {
+      if (!isUnusableIndex(e)) throw e;
+      removeDatabaseFiles(file);
+      return { db: openAndMigrate(file), fresh: true };
+    }
+  } finally {
+    guard.release();
+  }
+}
+
+/** openReadonlyDatabase opens the index for ad-hoc SQL: no write can reach the file. */
+export function openReadonlyDatabase(file: string): SqliteDatabase {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma("query_only = ON");
+  // LIKE 'x%' is then case-sensitive, as IDs are, and can use the primary key.
+  db.pragma("case_sensitive_like = ON");
+  return db;
+}
+
+function openAndMigrate(file: string): SqliteDatabase {
+  const db = new Database(file);
+  try {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw newerSchema(file, version);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma(`journal_mode = ${JOURNAL_MODE}`);
+    db.pragma(`synchronous = ${SYNCHRONOUS}`);
+    db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
+    if (version < SCHEMA_VERSION) {
+      migrate(drizzle(db), { migrationsFolder: migrationsFolder() });
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+    checkSchemaObjects(db, file);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+function checkSchemaObjects(db: SqliteDatabase, file: string): void {
+  const names = new Set((db.prepare("SELECT name FROM sqlite_schema").all() as { name: string }[]).map((r) => r.name));
+  const missing = REQUIRED_OBJECTS.filter((n) => !names.has(n));
+  if (missing.length > 0) throw new HalfMigratedError(`index "${file}" lacks ${missing.join(", ")}`);
+}
+
+class HalfMigratedError extends Error {}
+
+function newerSchema(file: string, version: number): RunscIndexError {
+  return new RunscIndexError(
+    "ERR_INDEX_SCHEMA",
+    `opening index "${file}": schema version ${version} is newer than this runsc-index's ${SCHEMA_VERSION}; upgrade runsc-index or pass another --index`,
+  );
+}
+
+/** Errors after which the file is not an index we can use, and can be recreated. */
+function isUnusableIndex(e: unknown): boolean {
+  if (e instanceof HalfMigratedError) return true;
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && /^SQLITE_(NOTADB|CORRUPT|CANTOPEN|IOERR_SHORT_READ)/.test(code)) return true;
+  // A migration that finds its tables already there: a half-migrated index.
+  return typeof code === "string" && code.startsWith("SQLITE_") && /already exists|no such table/.test(e.message);
+}
+
+export function removeDatabaseFiles(file: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) fs.rmSync(file + suffix, { force: true });
+}
+
+/**
+ * Opening and migrating happen under a flock on a file beside the index, so
+ * two processes never migrate or recreate the same index at once. Held for
+ * milliseconds, so a short synchronous wait is acceptable here.
+ */
+function lockIndexDirectory(file: string): HeldLock {
+  const lockPath = `${file}.open.lock`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const lock = tryAcquireLock(lockPath);
+    if (lock !== "busy") return lock;
+    if (Date.now() > deadline)
+      throw new RunscIndexError("ERR_LOCK_TIMEOUT", `opening index "${file}": ${lockPath} stays locked`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
+}
+
+let migrationsDir: string | undefined;
+
+/** migrationsFolder finds migrations/ at the package root, from src/ or dist/src/. */
+export function migrationsFolder(): string {
+  if (migrationsDir !== undefined) return migrationsDir;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, "migrations", "meta", "_journal.json"))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error("runsc-index: the migrations/ folder is missing from the package");
+    dir = parent;
+  }
+  migrationsDir = path.join(dir, "migrations");
+  return migrationsDir;
+}

@@ -1,0 +1,54 @@
+import fs from "node:fs";
+import type { Candidate } from "../errors.js";
+import { parseStateFileName } from "../ids/file-names.js";
+import type { NameIndex } from "./name-index.js";
+
+/**
+ * ScanIndex answers as runsc does: list the root directory on every call and
+ * parse the state file names. O(n) per lookup; the reference implementation
+ * for tests and the baseline in bench/, and a fallback when the index
+ * database cannot be written.
+ */
+export class ScanIndex implements NameIndex {
+  constructor(readonly root: string) {}
+
+  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): Candidate[] {
+    return this.#matching((c) => c.containerId.startsWith(prefix), sandboxId).slice(0, limit);
+  }
+
+  exact(containerId: string, sandboxId: string | undefined): Candidate[] {
+    return this.#matching((c) => c.containerId === containerId, sandboxId);
+  }
+
+  /** all lists every well-named state file, sorted. */
+  all(): Candidate[] {
+    return this.#matching(() => true, undefined);
+  }
+
+  #matching(keep: (c: Candidate) => boolean, sandboxId: string | undefined): Candidate[] {
+    const out: Candidate[] = [];
+    for (const name of listRoot(this.root)) {
+      const ids = parseStateFileName(name);
+      if (ids && keep(ids) && (sandboxId === undefined || ids.sandboxId === sandboxId)) out.push(ids);
+    }
+    return out.sort(compareCandidates);
+  }
+}
+
+export function listRoot(root: string): string[] {
+  try {
+    return fs.readdirSync(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return []; // no root yet: no containers
+    throw e;
+  }
+}
+
+export function compareCandidates(a: Candidate, b: Candidate): number {
+  return cmp(a.containerId, b.containerId) || cmp(a.sandboxId, b.sandboxId);
+}
+
+/** Bytewise order, as SQLite's BINARY collation and Go's sort.Strings (IDs are ASCII). */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,244 @@
+/**
+ * SqliteIndex: the `containers` table and friends behind prepared statements.
+ * Prefix lookups use the range form `container_id >= p AND container_id < next(p)`
+ * so SQLite SEARCHes the primary key (LIKE would scan, and `_` is a wildcard there).
+ * Never run ANALYZE here: STAT4 makes every bound range query re-prepare.
+ */
+import type Database from "better-sqlite3";
+import type { Candidate } from "../errors.js";
+import type { SqliteDatabase } from "./database.js";
+import { MetaStore } from "./meta.js";
+import { type NameIndex, nextPrefix } from "./name-index.js";
+import { annotationsText, type ContainerRow, type FileInfo, type RowInput } from "./rows.js";
+
+/** A row's file metadata, for the reconciler's "did it change?" test. */
+export interface IndexedFile extends Candidate {
+  readonly size: number | null;
+  readonly mtimeNs: bigint | null;
+  readonly ctimeNs: bigint | null;
+  readonly ino: bigint | null;
+  readonly pending: boolean;
+  readonly indexedAtMs: number | null;
+}
+
+export interface RowFilter {
+  readonly sandboxId?: string | undefined;
+  readonly status?: string | undefined;
+}
+
+const ROW_COLUMNS = `container_id AS containerId, sandbox_id AS sandboxId, status, pid, gofer_pid AS goferPid,
+  created_at AS createdAt, bundle_dir AS bundleDir, owner, is_root AS isRoot, pod_name AS podName,
+  pod_namespace AS podNamespace, start_time AS startTime, annotations, pending`;
+
+export class SqliteIndex implements NameIndex {
+  readonly db: SqliteDatabase;
+  readonly meta: MetaStore;
+  readonly #s;
+
+  constructor(db: SqliteDatabase) {
+    this.db = db;
+    this.meta = new MetaStore(db);
+    this.#s = prepareStatements(db);
+  }
+
+  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): Candidate[] {
+    const end = nextPrefix(prefix);
+    return (
+      sandboxId === undefined
+        ? this.#s.range.all(prefix, end, limit)
+        : this.#s.rangeInSandbox.all(prefix, end, sandboxId, limit)
+    ) as Candidate[];
+  }
+
+  exact(containerId: string, sandboxId: string | undefined): Candidate[] {
+    return (
+      sandboxId === undefined ? this.#s.exact.all(containerId) : this.#s.exactInSandbox.all(containerId, sandboxId)
+    ) as Candidate[];
+  }
+
+  /** upsert writes a row read from its file (pending cleared). */
+  upsert(row: RowInput, indexedAtMs = Date.now()): void {
+    const f = row.fields;
+    this.#s.upsert.run({
+      containerId: f.containerId,
+      sandboxId: f.sandboxId,
+      status: f.storedStatus,
+      pid: f.pid,
+      goferPid: f.goferPid,
+      createdAt: f.createdAt,
+      bundleDir: f.bundleDir,
+      owner: f.owner,
+      isRoot: f.containerId === f.sandboxId ? 1 : 0,
+      podName: f.podName,
+      podNamespace: f.podNamespace,
+      startTime: f.startTime,
+      annotations: annotationsText(f.annotations),
+      ...fileParams(row.file),
+      indexedAt: indexedAtMs,
+      state: row.stateText ?? null,
+    });
+  }
+
+  /** noteInvalid keeps a row for a file that exists but cannot be read (status NULL); invalid_files says why. */
+  noteInvalid(c: Candidate, file: FileInfo | undefined): void {
+    this.#s.noteInvalid.run({
+      containerId: c.containerId,
+      sandboxId: c.sandboxId,
+      isRoot: c.containerId === c.sandboxId ? 1 : 0,
+      ...(file ? fileParams(file) : { fileSize: null, fileMtimeNs: null, fileCtimeNs: null, fileIno: null }),
+      indexedAt: Date.now(),
+    });
+  }
+
+  /** notePending records that a file exists (or changed) whose content is not read yet. */
+  notePending(c: Candidate): void {
+    this.#s.notePending.run(c.containerId, c.sandboxId, c.containerId === c.sandboxId ? 1 : 0);
+  }
+
+  remove(c: Candidate): boolean {
+    return this.#s.remove.run(c.containerId, c.sandboxId).changes > 0;
+  }
+
+  has(c: Candidate): boolean {
+    return this.#s.has.get(c.containerId, c.sandboxId) !== undefined;
+  }
+
+  /** indexedFiles lists every row's file metadata (sorted), for diffing with a directory scan. */
+  indexedFiles(): IndexedFile[] {
+    return (this.#s.files.all() as RawIndexedFile[]).map(toIndexedFile);
+  }
+
+  indexedFile(c: Candidate): IndexedFile | undefined {
+    const r = this.#s.fileOf.get(c.containerId, c.sandboxId) as RawIndexedFile | undefined;
+    return r === undefined ? undefined : toIndexedFile(r);
+  }
+
+  pendingNames(): Candidate[] {
+    return this.#s.pending.all() as Candidate[];
+  }
+
+  rows(filter: RowFilter = {}): ContainerRow[] {
+    return this.#s.rows.all({ sandboxId: filter.sandboxId ?? null, status: filter.status ?? null }) as ContainerRow[];
+  }
+
+  row(c: Candidate): ContainerRow | undefined {
+    return this.#s.row.get(c.containerId, c.sandboxId) as ContainerRow | undefined;
+  }
+
+  sandboxIds(): string[] {
+    return this.#s.sandboxIds.pluck().all() as string[];
+  }
+
+  count(): number {
+    return this.#s.count.pluck().get() as number;
+  }
+
+  recordInvalid(name: string, reason: string, seenMs = Date.now()): void {
+    this.#s.recordInvalid.run(name, reason, seenMs);
+  }
+
+  clearInvalid(name: string): void {
+    this.#s.clearInvalid.run(name);
+  }
+
+  /** keepOnlyInvalid deletes invalid_files rows not named in `names` (they were fixed or removed). */
+  keepOnlyInvalid(names: ReadonlySet<string>): void {
+    for (const { name } of this.invalidFiles()) if (!names.has(name)) this.clearInvalid(name);
+  }
+
+  invalidFiles(): { name: string; reason: string; seen: number }[] {
+    return this.#s.invalid.all() as { name: string; reason: string; seen: number }[];
+  }
+
+  /** write runs fn in a transaction that takes the write lock up front (BEGIN IMMEDIATE). */
+  write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+}
+
+interface RawIndexedFile {
+  containerId: string;
+  sandboxId: string;
+  size: bigint | null;
+  mtimeNs: bigint | null;
+  ctimeNs: bigint | null;
+  ino: bigint | null;
+  pending: bigint;
+  indexedAt: bigint | null;
+}
+
+function toIndexedFile(r: RawIndexedFile): IndexedFile {
+  return {
+    containerId: r.containerId,
+    sandboxId: r.sandboxId,
+    size: r.size === null ? null : Number(r.size),
+    mtimeNs: r.mtimeNs,
+    ctimeNs: r.ctimeNs,
+    ino: r.ino,
+    pending: r.pending !== 0n,
+    indexedAtMs: r.indexedAt === null ? null : Number(r.indexedAt),
+  };
+}
+
+function fileParams(file: FileInfo) {
+  return { fileSize: file.size, fileMtimeNs: file.mtimeNs, fileCtimeNs: file.ctimeNs, fileIno: file.ino };
+}
+
+function prepareStatements(db: Database.Database) {
+  const rangeSql =
+    "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id >= ? AND container_id < ?";
+  const fileSql = `SELECT container_id AS containerId, sandbox_id AS sandboxId, file_size AS size, file_mtime_ns AS mtimeNs,
+    file_ctime_ns AS ctimeNs, file_ino AS ino, pending, indexed_at AS indexedAt FROM containers`;
+  return {
+    range: db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),
+    rangeInSandbox: db.prepare(`${rangeSql} AND sandbox_id = ? ORDER BY container_id, sandbox_id LIMIT ?`),
+    exact: db.prepare(
+      "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id = ? ORDER BY sandbox_id",
+    ),
+    exactInSandbox: db.prepare(
+      "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id = ? AND sandbox_id = ?",
+    ),
+    upsert:
+      db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
+        owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ns, file_ctime_ns,
+        file_ino, pending, indexed_at, state)
+      VALUES (@containerId, @sandboxId, @status, @pid, @goferPid, @createdAt, @bundleDir, @owner, @isRoot, @podName,
+        @podNamespace, @startTime, @annotations, @fileSize, @fileMtimeNs, @fileCtimeNs, @fileIno, 0, @indexedAt, @state)
+      ON CONFLICT (container_id, sandbox_id) DO UPDATE SET status = excluded.status, pid = excluded.pid,
+        gofer_pid = excluded.gofer_pid, created_at = excluded.created_at, bundle_dir = excluded.bundle_dir,
+        owner = excluded.owner, pod_name = excluded.pod_name, pod_namespace = excluded.pod_namespace,
+        start_time = excluded.start_time, annotations = excluded.annotations, file_size = excluded.file_size,
+        file_mtime_ns = excluded.file_mtime_ns, file_ctime_ns = excluded.file_ctime_ns, file_ino = excluded.file_ino,
+        pending = 0, indexed_at = excluded.indexed_at,
+        state = CASE WHEN excluded.state IS NOT NULL THEN excluded.state
+          WHEN file_ino = excluded.file_ino AND file_mtime_ns = excluded.file_mtime_ns AND file_size = excluded.file_size THEN state
+          END`),
+    notePending: db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending) VALUES (?, ?, ?, 1)
+      ON CONFLICT (container_id, sandbox_id) DO UPDATE SET pending = 1`),
+    noteInvalid:
+      db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending, file_size, file_mtime_ns,
+        file_ctime_ns, file_ino, indexed_at)
+      VALUES (@containerId, @sandboxId, @isRoot, 0, @fileSize, @fileMtimeNs, @fileCtimeNs, @fileIno, @indexedAt)
+      ON CONFLICT (container_id, sandbox_id) DO UPDATE SET status = NULL, pid = NULL, gofer_pid = NULL, created_at = NULL,
+        bundle_dir = NULL, owner = NULL, pod_name = NULL, pod_namespace = NULL, start_time = NULL, annotations = NULL,
+        file_size = excluded.file_size, file_mtime_ns = excluded.file_mtime_ns, file_ctime_ns = excluded.file_ctime_ns,
+        file_ino = excluded.file_ino, pending = 0, indexed_at = excluded.indexed_at, state = NULL`),
+    remove: db.prepare("DELETE FROM containers WHERE container_id = ? AND sandbox_id = ?"),
+    has: db.prepare("SELECT 1 FROM containers WHERE container_id = ? AND sandbox_id = ?"),
+    files: db.prepare(`${fileSql} ORDER BY container_id, sandbox_id`).safeIntegers(true),
+    fileOf: db.prepare(`${fileSql} WHERE container_id = ? AND sandbox_id = ?`).safeIntegers(true),
+    pending: db.prepare(
+      "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE pending = 1 ORDER BY container_id, sandbox_id",
+    ),
+    rows: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers
+      WHERE (@sandboxId IS NULL OR sandbox_id = @sandboxId) AND (@status IS NULL OR status = @status)
+      ORDER BY container_id, sandbox_id`),
+    row: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers WHERE container_id = ? AND sandbox_id = ?`),
+    sandboxIds: db.prepare("SELECT DISTINCT sandbox_id FROM containers ORDER BY sandbox_id"),
+    count: db.prepare("SELECT count(*) FROM containers"),
+    recordInvalid: db.prepare(`INSERT INTO invalid_files (name, reason, seen) VALUES (?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, seen = excluded.seen`),
+    clearInvalid: db.prepare("DELETE FROM invalid_files WHERE name = ?"),
+    invalid: db.prepare("SELECT name, reason, seen FROM invalid_files ORDER BY name"),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The only module that talks to libc through koffi: flock(2), inotify(7),
+ * read(2) on a non-blocking fd, and sysconf(3). Node's standard library has
+ * none of flock or inotify, and fs.watch drops events silently on overflow.
+ *
+ * Every function returns the raw result; errno is read right after the call,
+ * before any other libc call can overwrite it.
+ */
+import koffi from "koffi";
+
+const libc = koffi.load("libc.so.6");
+
+const flockFn = libc.func("int flock(int fd, int operation)");
+const inotifyInit1Fn = libc.func("int inotify_init1(int flags)");
+const inotifyAddWatchFn = libc.func("int inotify_add_watch(int fd, const char *pathname, uint32_t mask)");
+const readFn = libc.func("long read(int fd, _Out_ uint8_t *buf, size_t count)");
+const closeFn = libc.func("int close(int fd)");
+const sysconfFn = libc.func("long sysconf(int name)");
+
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+export const EINTR = 4;
+export const EAGAIN = 11; // == EWOULDBLOCK on Linux
+export const EBADF = 9;
+
+export const IN_NONBLOCK = 0o4000;
+export const IN_CLOEXEC = 0o2000000;
+
+export const IN_MODIFY = 0x2;
+export const IN_ATTRIB = 0x4;
+export const IN_CLOSE_WRITE = 0x8;
+export const IN_MOVED_FROM = 0x40;
+export const IN_MOVED_TO = 0x80;
+export const IN_CREATE = 0x100;
+export const IN_DELETE = 0x200;
+export const IN_DELETE_SELF = 0x400;
+export const IN_MOVE_SELF = 0x800;
+export const IN_Q_OVERFLOW = 0x4000;
+export const IN_IGNORED = 0x8000;
+export const IN_ISDIR = 0x40000000;
+
+const SC_CLK_TCK = 2;
+
+export interface SyscallResult {
+  readonly result: number;
+  readonly errno: number;
+}
+
+function call(fn: () => number): SyscallResult {
+  for (;;) {
+    const result = fn();
+    if (result >= 0) return { result, errno: 0 };
+    const errno = koffi.errno();
+    if (errno !== EINTR) return { result, errno };
+  }
+}
+
+/** flock applies flock(2) to fd; retried on EINTR. */
+export function flock(fd: number, operation: number): SyscallResult {
+  return call(() => flockFn(fd, operation) as number);
+}
+
+export function inotifyInit1(flags: number): SyscallResult {
+  return call(() => inotifyInit1Fn(flags) as number);
+}
+
+export function inotifyAddWatch(fd: number, path: string, mask: number): SyscallResult {
+  return call(() => inotifyAddWatchFn(fd, path, mask) as number);
+}
+
+/** readInto reads up to buf.length bytes; result is the byte count or -1 with errno (EAGAIN when empty). */
+export function readInto(fd: number, buf: Buffer): SyscallResult {
+  return call(() => Number(readFn(fd, buf, buf.length)));
+}
+
+export function closeFd(fd: number): SyscallResult {
+  return call(() => closeFn(fd) as number);
+}
+
+/** clockTicksPerSecond is sysconf(_SC_CLK_TCK): the unit of /proc/<pid>/stat start times. */
+export function clockTicksPerSecond(): number {
+  const ticks = Number(sysconfFn(SC_CLK_TCK));
+  return ticks > 0 ? ticks : 100;
+}
+
+/** errnoName gives a readable name for the errnos we report. */
+export function errnoName(errno: number): string {
+  const names: Record<number, string> = {
+    1: "EPERM",
+    2: "ENOENT",
+    9: "EBADF",
+    11: "EAGAIN",
+    22: "EINVAL",
+    24: "EMFILE",
+    28: "ENOSPC",
+    37: "ENOLCK",
+  };
+  return names[errno] ?? `errno ${errno}`;
+}

@@ -1,0 +1,38 @@
+import path from "node:path";
+import { CorruptStateError } from "../errors.js";
+import type { FileIds } from "../ids/file-names.js";
+import type { RowInput } from "../index/rows.js";
+import { StateDocument } from "../state/document.js";
+import { readStateFile } from "../store/state-files.js";
+
+/** What reading one state file gave: a row, a reason it is invalid, or nothing (it vanished). */
+export type ReadResult =
+  | { readonly kind: "row"; readonly name: string; readonly row: RowInput }
+  | { readonly kind: "invalid"; readonly name: string; readonly reason: string }
+  | { readonly kind: "gone"; readonly name: string };
+
+/**
+ * readIndexRow reads and decodes a state file without its lock. That is safe
+ * because a torn in-place write by runsc never parses; the caller re-reads
+ * invalid files under the lock before believing them. The IDs inside must
+ * match the file name.
+ */
+export function readIndexRow(root: string, name: string, ids: FileIds, withState: boolean): ReadResult {
+  try {
+    const file = readStateFile(path.join(root, name));
+    if (file === undefined) return { kind: "gone", name };
+    const doc = StateDocument.parse(file.text, name);
+    const f = doc.fields;
+    if (f.containerId !== ids.containerId || f.sandboxId !== ids.sandboxId) {
+      return {
+        kind: "invalid",
+        name,
+        reason: `IDs inside (${f.containerId}, sandbox ${f.sandboxId}) do not match the file name`,
+      };
+    }
+    return { kind: "row", name, row: { fields: f, file: file.info, stateText: withState ? file.text : undefined } };
+  } catch (e) {
+    if (e instanceof CorruptStateError) return { kind: "invalid", name, reason: e.reason };
+    throw e;
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The reconciler brings the index in line with the state files. Incremental
+ * passes stat every file and read only those whose size, mtime, ctime or
+ * inode changed (or whose last read was racy); full passes read everything,
+ * in worker threads. It only ever reads state files.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { type Candidate, RunscIndexError } from "../errors.js";
+import { type FileIds, lockFileName, looksLikeStateFile, parseStateFileName } from "../ids/file-names.js";
+import { fileInfoOf } from "../index/rows.js";
+import { listRoot } from "../index/scan-index.js";
+import type { IndexedFile, SqliteIndex } from "../index/sqlite-index.js";
+import { acquireLock } from "../lock/flock.js";
+import { RACY_NS, recordSync, stampDirectory } from "../store/freshness.js";
+import { type ReadResult, readIndexRow } from "./read-state.js";
+import { readInWorkers } from "./worker-pool.js";
+
+export interface ReconcileOptions {
+  /** Read every file, not only changed ones. */
+  readonly full?: boolean;
+  /** Store each file's whole JSON in `containers.state` (about 7x slower). */
+  readonly withState?: boolean;
+  /** Called as files are checked: (done, total). */
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /** How long to wait for a container's lock when a file must be re-read under it. */
+  readonly lockTimeoutMs?: number;
+}
+
+export interface ReconcileReport {
+  readonly full: boolean;
+  /** State-file names seen in the root. */
+  readonly scanned: number;
+  readonly added: number;
+  readonly updated: number;
+  readonly removed: number;
+  readonly unchanged: number;
+  readonly invalid: number;
+  readonly invalidFiles: readonly { readonly name: string; readonly reason: string }[];
+  readonly durationMs: number;
+}
+
+/** Reading in worker threads pays off only past this many files. */
+const WORKER_THRESHOLD = 2_000;
+const WRITE_BATCH = 512;
+
+export async function reconcile(
+  root: string,
+  index: SqliteIndex,
+  options: ReconcileOptions = {},
+): Promise<ReconcileReport> {
+  const started = performance.now();
+  const stamp = stampDirectory(root);
+  const { candidates, badNames } = classifyNames(listRoot(root));
+  const indexed = new Map(index.indexedFiles().map((r) => [keyOf(r), r]));
+  const toRead = options.full ? candidates.map((c) => c.name) : changedFiles(root, candidates, indexed, stamp.readAtNs);
+  const counts = { added: 0, updated: 0, removed: 0, invalid: 0 };
+  const invalid = new Map<string, string>(badNames);
+
+  await readAndApply(root, index, toRead, indexed, counts, invalid, options);
+
+  index.write(() => {
+    const present = new Set(candidates.map((c) => c.name));
+    for (const [key, row] of indexed) {
+      if (!present.has(key)) {
+        index.remove(row);
+        counts.removed++;
+      }
+    }
+    for (const [name, reason] of invalid) index.recordInvalid(name, reason);
+    index.keepOnlyInvalid(new Set(invalid.keys()));
+    recordSync(index, stamp);
+    index.meta.set("contents_synced_at_ms", stamp.readAtNs / 1_000_000n);
+  });
+  options.onProgress?.(candidates.length, candidates.length);
+  return {
+    full: options.full === true,
+    scanned: candidates.length,
+    ...counts,
+    unchanged: candidates.length - toRead.length,
+    invalid: invalid.size,
+    invalidFiles: [...invalid].map(([name, reason]) => ({ name, reason })),
+    durationMs: performance.now() - started,
+  };
+}
+
+interface NamedIds extends FileIds {
+  readonly name: string;
+}
+
+function classifyNames(names: readonly string[]): { candidates: NamedIds[]; badNames: [string, string][] } {
+  const candidates: NamedIds[] = [];
+  const badNames: [string, string][] = [];
+  for (const name of names) {
+    const ids = parseStateFileName(name);
+    if (ids) candidates.push({ ...ids, name });
+    else if (looksLikeStateFile(name))
+      badNames.push([name, "file name does not parse as <container>_sandbox:<sandbox>.state"]);
+  }
+  return { candidates, badNames };
+}
+
+function keyOf(c: Candidate): string {
+  return `${c.containerId}_sandbox:${c.sandboxId}.state`;
+}
+
+/** changedFiles stats every candidate and keeps those the index does not describe exactly. */
+function changedFiles(
+  root: string,
+  candidates: readonly NamedIds[],
+  indexed: Map<string, IndexedFile>,
+  nowNs: bigint,
+): string[] {
+  const out: string[] = [];
+  for (const c of candidates) {
+    const row = indexed.get(c.name);
+    if (row === undefined || row.pending || row.mtimeNs === null) {
+      out.push(c.name);
+      continue;
+    }
+    const st = fs.lstatSync(path.join(root, c.name), { bigint: true, throwIfNoEntry: false });
+    if (st === undefined) continue; // removed since the listing: handled as gone below
+    const same =
+      st.ino === row.ino && st.mtimeNs === row.mtimeNs && st.ctimeNs === row.ctimeNs && Number(st.size) === row.size;
+    // Read within a clock tick of a write: a same-size rewrite in that tick would keep the mtime.
+    const racy = row.indexedAtMs !== null && BigInt(row.indexedAtMs) * 1_000_000n - row.mtimeNs <= RACY_NS;
+    if (!same || racy || nowNs - st.mtimeNs <= RACY_NS) out.push(c.name);
+  }
+  return out;
+}
+
+/**
+ * refreshFiles re-reads the named state files (pending rows, say) and writes
+ * what they hold to the index.
+ */
+export async function refreshFiles(
+  root: string,
+  index: SqliteIndex,
+  names: readonly string[],
+  options: ReconcileOptions = {},
+): Promise<void> {
+  const indexed = new Map<string, IndexedFile>();
+  for (const name of names) {
+    const row = index.indexedFile(parseStateFileName(name)!);
+    if (row) indexed.set(name, row);
+  }
+  const invalid = new Map<string, string>();
+  await readAndApply(root, index, names, indexed, { added: 0, updated: 0, removed: 0, invalid: 0 }, invalid, options);
+  index.write(() => {
+    for (const [name, reason] of invalid) index.recordInvalid(name, reason);
+  });
+}
+
+async function readAndApply(
+  root: string,
+  index: SqliteIndex,
+  names: readonly string[],
+  indexed: Map<string, IndexedFile>,
+  counts: Counts,
+  invalid: Map<string, string>,
+  options: ReconcileOptions,
+): Promise<void> {
+  const apply = makeApplier(root, index, indexed, counts, invalid, options);
+  if (names.length >= WORKER_THRESHOLD) await readInWorkers(root, names, options.withState === true, apply.batch);
+  else await readHere(root, names, options.withState === true, apply.batch);
+  await apply.retryUnderLock();
+}
+
+async function readHere(
+  root: string,
+  names: readonly string[],
+  withState: boolean,
+  onBatch: (r: ReadResult[]) => void,
+): Promise<void> {
+  for (let i = 0; i < names.length; i += WRITE_BATCH) {
+    const batch = names
+      .slice(i, i + WRITE_BATCH)
+      .map((name) => readIndexRow(root, name, parseStateFileName(name)!, withState));
+    onBatch(batch);
+  }
+}
+
+type Counts = { added: number; updated: number; removed: number; invalid: number };
+
+function makeApplier(
+  root: string,
+  index: SqliteIndex,
+  indexed: Map<string, IndexedFile>,
+  counts: Counts,
+  invalid: Map<string, string>,
+  options: ReconcileOptions,
+) {
+  const suspects: string[] = [];
+  let done = 0;
+  const total = indexed.size;
+  const write = (r: ReadResult) => {
+    if (r.kind === "row") {
+      index.upsert(r.row);
+      if (indexed.has(r.name)) counts.updated++;
+      else counts.added++;
+      invalid.delete(r.name);
+    } else if (r.kind === "gone") {
+      const ids = parseStateFileName(r.name);
+      if (ids) index.remove(ids);
+    } else {
+      const ids = parseStateFileName(r.name);
+      const st = fs.lstatSync(path.join(root, r.name), { bigint: true, throwIfNoEntry: false });
+      if (ids) index.noteInvalid(ids, st && fileInfoOf(st));
+      invalid.set(r.name, r.reason);
+    }
+  };
+  return {
+    batch(results: ReadResult[]): void {
+      index.write(() => {
+        for (const r of results) {
+          // A torn in-place write by runsc reads as invalid: believe it only under the lock.
+          if (r.kind === "invalid" && parseStateFileName(r.name)) suspects.push(r.name);
+          else write(r);
+        }
+      });
+      done += results.length;
+      options.onProgress?.(done, Math.max(total, done));
+    },
+    async retryUnderLock(): Promise<void> {
+      for (const name of suspects.splice(0)) {
+        const ids = parseStateFileName(name)!;
+        const result = await readLocked(root, name, ids, options);
+        index.write(() => write(result));
+      }
+    },
+  };
+}
+
+async function readLocked(root: string, name: string, ids: FileIds, options: ReconcileOptions): Promise<ReadResult> {
+  const lockPath = path.join(root, lockFileName(ids.containerId, ids.sandboxId));
+  let lock: Awaited<ReturnType<typeof acquireLock>>;
+  try {
+    lock = await acquireLock(lockPath, { timeoutMs: options.lockTimeoutMs ?? 5_000 });
+  } catch (e) {
+    if (e instanceof RunscIndexError) return { kind: "invalid", name, reason: `unreadable and ${e.message}` };
+    throw e;
+  }
+  try {
+    return readIndexRow(root, name, ids, options.withState === true);
+  } finally {
+    lock.release();
+  }
+}

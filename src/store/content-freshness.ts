@@ -1,0 +1,112 @@
+/**
+ * Freshness of contents (status, pids) for list and query.
+ *
+ * A state file's content can change without its name changing (runsc saves
+ * in place), so only a pass that stats every file, or an inotify watch that
+ * saw every write, can vouch for the rows. In this process the NameTracker's
+ * watch marks written files pending once one full pass set a baseline; in
+ * other processes a live `runsc-index watch` vouches once it has drained its
+ * queue after the call began.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { SqliteIndex } from "../index/sqlite-index.js";
+import { reconcile, refreshFiles } from "../reconcile/reconcile.js";
+import type { NameTracker } from "./freshness.js";
+
+/** How long a caller waits for a live watcher to drain before doing the pass itself. */
+const WATCHER_WAIT_MS = 200;
+const DIRTY_MARKER = "dirty";
+
+export class ContentFreshness {
+  readonly #root: string;
+  readonly #index: SqliteIndex;
+  readonly #names: NameTracker;
+  readonly #dirtyMarker: string;
+  /** The NameTracker generation in which a full pass set the baseline, if any. */
+  #baseline: number | undefined;
+
+  constructor(root: string, indexPath: string, index: SqliteIndex, names: NameTracker) {
+    this.#root = root;
+    this.#index = index;
+    this.#names = names;
+    this.#dirtyMarker = path.join(path.dirname(indexPath), DIRTY_MARKER);
+  }
+
+  /**
+   * ensure brings the rows' contents in line with the files. With fresh
+   * false only pending rows (names seen but not read) are read.
+   */
+  async ensure(fresh: boolean, lockTimeoutMs: number): Promise<void> {
+    const callStartMs = Date.now();
+    if (fs.existsSync(this.#dirtyMarker)) return this.#fullPass(lockTimeoutMs);
+    if (fresh && this.#baseline !== this.#names.generation && !(await this.#watcherVouches(callStartMs))) {
+      return this.#fullPass(lockTimeoutMs);
+    }
+    await this.readPending(lockTimeoutMs);
+  }
+
+  /** readPending reads the rows whose files appeared or changed since they were read. */
+  async readPending(lockTimeoutMs: number): Promise<void> {
+    const pending = this.#index.pendingNames();
+    if (pending.length === 0) return;
+    const names = pending.map((c) => `${c.containerId}_sandbox:${c.sandboxId}.state`);
+    await refreshFiles(this.#root, this.#index, names, { lockTimeoutMs });
+  }
+
+  /**
+   * writeThrough runs an index update after a successful file write. If it
+   * fails, the write stands: the index is marked dirty and repaired by the
+   * next list, query or reconcile, in this process or another.
+   */
+  writeThrough(update: () => void): void {
+    try {
+      this.#index.write(update);
+    } catch {
+      this.markDirty();
+    }
+  }
+
+  markDirty(): void {
+    try {
+      fs.writeFileSync(this.#dirtyMarker, `${process.pid}\n`);
+    } catch {
+      // Nowhere to record it: the next full pass repairs the index all the same.
+    }
+    this.#baseline = undefined;
+  }
+
+  /** noteFullPass: a reconcile just stat'ed every file. */
+  noteFullPass(generationAtStart: number): void {
+    fs.rmSync(this.#dirtyMarker, { force: true });
+    if (generationAtStart === this.#names.generation) this.#baseline = generationAtStart;
+  }
+
+  async #fullPass(lockTimeoutMs: number): Promise<void> {
+    const generation = this.#names.generation;
+    await reconcile(this.#root, this.#index, { lockTimeoutMs });
+    this.noteFullPass(generation);
+  }
+
+  /** A live watcher process vouches for contents once it drained after the call began. */
+  async #watcherVouches(callStartMs: number): Promise<boolean> {
+    const deadline = callStartMs + WATCHER_WAIT_MS;
+    for (;;) {
+      const pid = Number(this.#index.meta.get("watcher_pid"));
+      if (!pid || !isAlive(pid)) return false;
+      if (Number(this.#index.meta.get("watcher_drained_at_ms")) >= callStartMs) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(5);
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,62 @@
+import path from "node:path";
+import { RunscIndexError } from "../errors.js";
+import { openIndexDatabase } from "../index/database.js";
+import { SqliteIndex } from "../index/sqlite-index.js";
+import type { LockWait } from "../lock/flock.js";
+import { Store } from "./store.js";
+
+export interface OpenStoreOptions {
+  /** runsc's root directory (its --root). */
+  readonly root: string;
+  /** The index database; default `<root>/.runsc-index/index.db`. */
+  readonly index?: string;
+  /** Give up waiting for a container's lock after this long (ERR_LOCK_TIMEOUT); default: wait forever, as runsc does. */
+  readonly lockTimeoutMs?: number;
+  /** fsync state files and the root after each write (for roots on disk; runsc's are usually tmpfs). */
+  readonly durable?: boolean;
+  /** Refuse create/save/update/destroy. */
+  readonly readonly?: boolean;
+}
+
+const KNOWN_OPTIONS = new Set(["root", "index", "lockTimeoutMs", "durable", "readonly"]);
+const MISSPELLED: Record<string, string> = {
+  readOnly: "readonly",
+  indexPath: "index",
+  lockTimeout: "lockTimeoutMs",
+  rootDir: "root",
+};
+
+/** The index lives in a directory of its own: SQLite's -wal/-shm churn must not touch the root's mtime. */
+export const INDEX_DIR = ".runsc-index";
+
+/**
+ * openStore opens runsc's state directory and its index (created, migrated
+ * or rebuilt as needed). Throws ERR_INVALID_ARGUMENT for bad options,
+ * ERR_INDEX_SCHEMA for an index from a newer runsc-index.
+ */
+export function openStore(options: OpenStoreOptions): Store {
+  // Validate arguments
+  if (typeof options !== "object" || options === null) throw invalidOption("openStore needs an options object");
+  for (const key of Object.keys(options)) {
+    if (MISSPELLED[key]) throw invalidOption(`misspelled option "${key}" should be "${MISSPELLED[key]}"`);
+    if (!KNOWN_OPTIONS.has(key)) throw invalidOption(`unknown option "${key}"`);
+  }
+  if (typeof options.root !== "string" || options.root === "") throw invalidOption('"root" must be a non-empty path');
+  const { lockTimeoutMs } = options;
+  if (lockTimeoutMs !== undefined && !(Number.isFinite(lockTimeoutMs) && lockTimeoutMs >= 0)) {
+    throw invalidOption('"lockTimeoutMs" must be a number of milliseconds >= 0');
+  }
+  // Interpret options
+  const root = path.resolve(options.root);
+  const indexPath = path.resolve(options.index ?? path.join(root, INDEX_DIR, "index.db"));
+  const lockWait: LockWait = lockTimeoutMs === undefined ? "block" : { timeoutMs: lockTimeoutMs };
+  const { db } = openIndexDatabase(indexPath);
+  return new Store(
+    { root, indexPath, lockWait, durable: options.durable === true, readonly: options.readonly === true },
+    new SqliteIndex(db),
+  );
+}
+
+function invalidOption(message: string): RunscIndexError {
+  return new RunscIndexError("ERR_INVALID_ARGUMENT", `openStore: ${message}`);
+}

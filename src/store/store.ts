@@ -1,0 +1,368 @@
+/**
+ * Store: runsc's state directory plus its SQLite index. Every write goes to
+ * the locked state file first, then to the index while the lock is still
+ * held; the files are the truth and the index a cache that is repaired, never
+ * trusted over them.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { type Candidate, notFound, RunscIndexError } from "../errors.js";
+import { lockFileName, stateFileName } from "../ids/file-names.js";
+import {
+  type ContainerId,
+  parseContainerId,
+  parseIdPair,
+  parsePrefix,
+  parseSandboxId,
+  type SandboxId,
+} from "../ids/id.js";
+import { openReadonlyDatabase, type SqliteDatabase } from "../index/database.js";
+import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
+import type { SqliteIndex } from "../index/sqlite-index.js";
+import { checkedStatus, type Liveness } from "../liveness/liveness.js";
+import { acquireLock, type LockWait } from "../lock/flock.js";
+import type { HeldLock } from "../lock/held-lock.js";
+import { type ReconcileOptions, type ReconcileReport, reconcile } from "../reconcile/reconcile.js";
+import { StateDocument } from "../state/document.js";
+import type { Status } from "../state/status.js";
+import { type Container, type ContainerSummary, summarize } from "./container.js";
+import { ContentFreshness } from "./content-freshness.js";
+import { NameTracker } from "./freshness.js";
+import { resolveIn } from "./resolve.js";
+import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "./state-files.js";
+
+export interface ResolveOptions {
+  /** Only containers of this sandbox. */
+  readonly sandbox?: string | undefined;
+}
+
+export interface LoadOptions extends ResolveOptions {
+  /** The ID is a full container ID, not a prefix. */
+  readonly exact?: boolean;
+  /** Skip the liveness check: report the stored status. */
+  readonly skipCheck?: boolean;
+  /** Fail with ERR_LOCKED instead of waiting for the lock. */
+  readonly tryLock?: boolean;
+  /** Fail unless the container is its sandbox's root container. */
+  readonly rootContainer?: boolean;
+}
+
+export interface ListOptions {
+  readonly sandbox?: string | undefined;
+  readonly status?: Status | undefined;
+  /** Bring contents in line with the files first (default true). */
+  readonly fresh?: boolean;
+  readonly skipCheck?: boolean;
+}
+
+export type UpdateFn = (doc: StateDocument) => void | StateDocument;
+
+export interface StoreSettings {
+  readonly root: string;
+  readonly indexPath: string;
+  readonly lockWait: LockWait;
+  readonly durable: boolean;
+  readonly readonly: boolean;
+}
+
+export class Store {
+  readonly root: string;
+  readonly indexPath: string;
+  readonly #settings: StoreSettings;
+  readonly #index: SqliteIndex;
+  readonly #names: NameTracker;
+  readonly #contents: ContentFreshness;
+  #queryDb: SqliteDatabase | undefined;
+  #closed = false;
+
+  constructor(settings: StoreSettings, index: SqliteIndex) {
+    this.root = settings.root;
+    this.indexPath = settings.indexPath;
+    this.#settings = settings;
+    this.#index = index;
+    this.#names = new NameTracker(settings.root, index);
+    this.#contents = new ContentFreshness(settings.root, settings.indexPath, index, this.#names);
+  }
+
+  /** index is the SQLite index behind this store (for the watcher and doctor). */
+  get index(): SqliteIndex {
+    return this.#index;
+  }
+
+  get names(): NameTracker {
+    return this.#names;
+  }
+
+  /**
+   * resolve returns the one container a prefix names; an exact ID wins.
+   * Throws ERR_INVALID_ID (before any file is touched), ERR_NOT_FOUND,
+   * ERR_AMBIGUOUS_ID (every candidate).
+   */
+  resolve(prefix: string, options: ResolveOptions = {}): { containerId: ContainerId; sandboxId: SandboxId } {
+    const p = parsePrefix(prefix);
+    const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
+    this.#fresh();
+    return resolveIn(this.#index, p, sandbox) as { containerId: ContainerId; sandboxId: SandboxId };
+  }
+
+  /**
+   * load reads a container's state file under its lock. Without skipCheck a
+   * created/running/paused container whose sandbox is dead reads "stopped".
+   * Throws ERR_INVALID_ID, ERR_NOT_FOUND, ERR_AMBIGUOUS_ID, ERR_LOCKED,
+   * ERR_LOCK_TIMEOUT, ERR_CORRUPT_STATE.
+   */
+  async load(id: string, options: LoadOptions = {}): Promise<Container> {
+    const ids = this.#pick(id, options);
+    if (options.rootContainer && (ids.containerId as string) !== ids.sandboxId) {
+      throw new RunscIndexError(
+        "ERR_NOT_FOUND",
+        `container "${ids.containerId}" is not the root container of a sandbox`,
+      );
+    }
+    return this.#withLock(ids, options.tryLock ? "try" : undefined, (lock) => {
+      const doc = this.#readLocked(lock, ids);
+      return this.#toContainer(ids, doc, options.skipCheck === true);
+    });
+  }
+
+  /** list lists containers from the index, sorted by ID, with runsc's liveness check. */
+  async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
+    const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
+    await this.#freshContents(options.fresh ?? true);
+    const rows = this.#index.rows({ sandboxId: sandbox, status: options.status });
+    const rootCreatedAt = new Map(rows.filter((r) => r.isRoot).map((r) => [r.sandboxId, r.createdAt ?? ""]));
+    const cache = new Map<string, Liveness>();
+    const out: ContainerSummary[] = [];
+    for (const row of rows) {
+      if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
+      const created = rootCreatedAt.get(row.sandboxId) ?? row.createdAt ?? "";
+      out.push(summarize(row as typeof row & { status: Status }, created, options.skipCheck === true, cache));
+    }
+    return out;
+  }
+
+  /** listSandboxes returns every sandbox ID, sorted (runsc's order is random). */
+  listSandboxes(): SandboxId[] {
+    this.#fresh();
+    return this.#index.sandboxIds() as SandboxId[];
+  }
+
+  /** loadSandbox loads every container of exactly this sandbox (runsc's glob also matches longer IDs). */
+  async loadSandbox(sandboxId: string, options: { skipCheck?: boolean } = {}): Promise<Container[]> {
+    const sid = parseSandboxId(sandboxId);
+    this.#fresh();
+    const out: Container[] = [];
+    for (const row of this.#index.rows({ sandboxId: sid })) {
+      try {
+        out.push(await this.load(row.containerId, { exact: true, sandbox: sid, skipCheck: options.skipCheck }));
+      } catch (e) {
+        // Destroyed since the listing: a snapshot in time, as runsc's LoadSandbox.
+        if (!(e instanceof RunscIndexError && e.code === "ERR_NOT_FOUND")) throw e;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * create writes a new container's state file. The document's `id` and
+   * `sandbox.id` name it. Throws ERR_INVALID_ID, ERR_CORRUPT_STATE (a document
+   * runsc could not load), ERR_ALREADY_EXISTS (checked under the lock).
+   */
+  async create(state: StateDocument | object): Promise<Container> {
+    this.#writable("create");
+    const doc = state instanceof StateDocument ? state : StateDocument.from(state);
+    const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
+    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    return this.#withLock(ids, undefined, (lock) => {
+      if (fs.existsSync(this.#statePath(ids))) {
+        throw new RunscIndexError(
+          "ERR_ALREADY_EXISTS",
+          `container "${ids.containerId}" already exists in sandbox "${ids.sandboxId}"`,
+        );
+      }
+      this.#writeLocked(lock, ids, doc);
+      return this.#toContainer(ids, doc, true);
+    });
+  }
+
+  /** save writes a loaded (and changed) document back. Throws ERR_NOT_FOUND when the container is gone. */
+  async save(doc: StateDocument): Promise<void> {
+    this.#writable("save");
+    const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
+    await this.#withLock(ids, undefined, (lock) => {
+      if (!fs.existsSync(this.#statePath(ids))) throw notFound(ids.containerId);
+      this.#writeLocked(lock, ids, doc);
+    });
+  }
+
+  /**
+   * update is a locked read-modify-write: fn changes the document (or returns
+   * a new one) while the lock is held. fn must be synchronous; the IDs in the
+   * document must not change. Returns the container as written.
+   */
+  async update(id: string, fn: UpdateFn, options: ResolveOptions & { exact?: boolean } = {}): Promise<Container> {
+    this.#writable("update");
+    const ids = this.#pick(id, options);
+    return this.#withLock(ids, undefined, (lock) => {
+      const current = this.#readLocked(lock, ids);
+      const result = fn(current);
+      if (result && typeof (result as { then?: unknown }).then === "function") {
+        throw new TypeError("update: the callback returned a promise; it must change the document synchronously");
+      }
+      const next = result instanceof StateDocument ? result : current;
+      const nextIds = next.fields;
+      if (nextIds.containerId !== ids.containerId || nextIds.sandboxId !== ids.sandboxId) {
+        throw new RunscIndexError(
+          "ERR_INVALID_ARGUMENT",
+          `update of "${ids.containerId}" may not change its container or sandbox ID`,
+        );
+      }
+      this.#writeLocked(lock, ids, next);
+      return this.#toContainer(ids, next, true);
+    });
+  }
+
+  /** destroy removes the state file, the index row, then the lock file, under the lock (runsc's Destroy). */
+  async destroy(id: string, options: ResolveOptions & { exact?: boolean } = {}): Promise<void> {
+    this.#writable("destroy");
+    const ids = this.#pick(id, options);
+    await this.#withLock(ids, undefined, (lock) => {
+      const existed = removeStateLocked(lock, this.#statePath(ids));
+      this.#contents.writeThrough(() => this.#index.remove(ids));
+      removeLockFileLocked(lock);
+      if (!existed) throw notFound(ids.containerId);
+    });
+  }
+
+  /** reconcile brings the index in line with the files; it never changes a state file. */
+  async reconcile(options: Omit<ReconcileOptions, "lockTimeoutMs"> = {}): Promise<ReconcileReport> {
+    this.#fresh();
+    const generation = this.#names.generation;
+    const report = await reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() });
+    this.#contents.noteFullPass(generation);
+    return report;
+  }
+
+  /**
+   * query runs read-only SQL on the index (fresh by default). Throws
+   * ERR_READONLY_QUERY for anything that would write, attach or change pragmas.
+   */
+  async query(sql: string, params?: QueryParams, options: { fresh?: boolean } = {}): Promise<QueryResult> {
+    await this.#freshContents(options.fresh ?? true);
+    this.#queryDb ??= openReadonlyDatabase(this.indexPath);
+    return runReadonlyQuery(this.#queryDb, sql, params);
+  }
+
+  /** close releases the index and the inotify watch. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#names.close();
+    this.#queryDb?.close();
+    this.#index.db.close();
+  }
+
+  // --- internals ---
+
+  #open(): void {
+    if (this.#closed) throw new RunscIndexError("ERR_CLOSED", `store for "${this.root}" is closed`);
+  }
+
+  #fresh(): void {
+    this.#open();
+    this.#names.ensureFresh();
+  }
+
+  async #freshContents(fresh: boolean): Promise<void> {
+    this.#fresh();
+    await this.#contents.ensure(fresh, this.#lockTimeoutMs());
+  }
+
+  #writable(op: string): void {
+    this.#open();
+    if (this.#settings.readonly)
+      throw new RunscIndexError("ERR_INVALID_ARGUMENT", `cannot ${op}: the store was opened readonly`);
+  }
+
+  #pick(
+    id: string,
+    options: ResolveOptions & { exact?: boolean },
+  ): Candidate & { containerId: ContainerId; sandboxId: SandboxId } {
+    if (!options.exact) return this.resolve(id, options);
+    const cid = parseContainerId(id);
+    const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
+    this.#fresh();
+    return resolveIn(
+      { withPrefix: (p, s) => this.#index.exact(p, s), exact: (p, s) => this.#index.exact(p, s) },
+      cid,
+      sandbox,
+    ) as {
+      containerId: ContainerId;
+      sandboxId: SandboxId;
+    };
+  }
+
+  async #withLock<T>(
+    ids: Candidate & { containerId: ContainerId; sandboxId: SandboxId },
+    wait: LockWait | undefined,
+    fn: (lock: HeldLock) => T,
+  ): Promise<T> {
+    const lock = await acquireLock(
+      path.join(this.root, lockFileName(ids.containerId, ids.sandboxId)),
+      wait ?? this.#settings.lockWait,
+    );
+    try {
+      return fn(lock);
+    } finally {
+      lock.release();
+    }
+  }
+
+  #statePath(ids: { containerId: ContainerId; sandboxId: SandboxId }): string {
+    return path.join(this.root, stateFileName(ids.containerId, ids.sandboxId));
+  }
+
+  /** #readLocked reads and decodes the file and refreshes its row; a missing file is ERR_NOT_FOUND (and its row goes). */
+  #readLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }): StateDocument {
+    const file = readStateFile(this.#statePath(ids));
+    if (file === undefined) {
+      this.#contents.writeThrough(() => this.#index.remove(ids));
+      removeLockFileLocked(lock); // we may have just created it; runsc's Destroy removes it too
+      throw notFound(ids.containerId);
+    }
+    const doc = StateDocument.parse(file.text, stateFileName(ids.containerId, ids.sandboxId));
+    this.#contents.writeThrough(() => this.#index.upsert({ fields: doc.fields, file: file.info }));
+    return doc;
+  }
+
+  #writeLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }, doc: StateDocument): void {
+    const info = writeStateLocked(lock, this.#statePath(ids), ids.containerId, doc.encode(), {
+      durable: this.#settings.durable,
+    });
+    this.#contents.writeThrough(() => this.#index.upsert({ fields: doc.fields, file: info }));
+  }
+
+  #toContainer(
+    ids: { containerId: ContainerId; sandboxId: SandboxId },
+    doc: StateDocument,
+    skipCheck: boolean,
+  ): Container {
+    const f = doc.fields;
+    const checked = skipCheck
+      ? { status: f.storedStatus, liveness: undefined }
+      : checkedStatus({ status: f.storedStatus, pid: f.pid, startTime: f.startTime, rootCreatedAt: f.createdAt });
+    return {
+      ...ids,
+      status: checked.status as Status,
+      liveness: checked.liveness,
+      fields: f,
+      document: doc,
+      file: this.#statePath(ids),
+    };
+  }
+
+  #lockTimeoutMs(): number {
+    const w = this.#settings.lockWait;
+    return typeof w === "object" ? w.timeoutMs : 30_000;
+  }
+}
