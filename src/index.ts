@@ -18,5 +18,8 @@ export type { ContainerFields } from "./state/fields.js";
 export { JsonNumber, type JsonObject, type JsonValue } from "./state/go-json.js";
 export { STATUSES, type Status } from "./state/status.js";
 export type { Container, ContainerSummary } from "./store/container.js";
+export type { DoctorReport } from "./store/doctor.js";
 export { INDEX_DIR, type OpenStoreOptions, openStore } from "./store/open-store.js";
+export type { PrunedFile, PruneOptions, PruneReport } from "./store/prune.js";
 export type { ListOptions, LoadOptions, ResolveOptions, Store, UpdateFn } from "./store/store.js";
+export type { Watcher, WatchOptions } from "./watch/watcher.js";

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ContainerId, SandboxId } from "./id.js";
 import { parseIdPair } from "./id.js";
 
@@ -14,11 +15,14 @@ export const LOCK_SUFFIX = ".lock";
 const SEPARATOR = "_sandbox:";
 
 /**
- * Our temporary files start with "." and contain no "_sandbox:" so that no
- * glob runsc uses (`*_sandbox:*.state`) and no pattern here can match them.
- * Example: `.runsc-index-tmp.4211.17.c1`.
+ * Our temporary files: `.runsc-index-tmp.<pid>.<n>.<tag>`, where tag is 16
+ * hex digits of sha1 of the container's base name. They start with "." and
+ * contain no ":", so no glob runsc uses (`*_sandbox:*.state`) and no pattern
+ * here can ever match them, and they stay short whatever the IDs' length.
+ * prune finds a temp file's container, and so its lock, through the tag.
  */
 export const TEMP_PREFIX = ".runsc-index-tmp.";
+const TEMP_NAME = /^\.runsc-index-tmp\.\d+\.\d+\.([0-9a-f]{16})$/;
 
 export interface FileIds {
   readonly containerId: ContainerId;
@@ -66,10 +70,20 @@ export function isTempFileName(name: string): boolean {
   return name.startsWith(TEMP_PREFIX);
 }
 
+/** tempTag is the part of a temp file name that names its container. */
+export function tempTag(containerId: ContainerId, sandboxId: SandboxId): string {
+  return createHash("sha1").update(baseName(containerId, sandboxId)).digest("hex").slice(0, 16);
+}
+
+/** tempTagOf returns the tag of one of our temp file names, or undefined. */
+export function tempTagOf(name: string): string | undefined {
+  return TEMP_NAME.exec(name)?.[1];
+}
+
 let tempCounter = 0;
 
 /** tempFileName returns a fresh temporary name for a write of this container. */
-export function tempFileName(containerId: ContainerId): string {
+export function tempFileName(containerId: ContainerId, sandboxId: SandboxId): string {
   tempCounter += 1;
-  return `${TEMP_PREFIX}${process.pid}.${tempCounter}.${containerId.slice(0, 64)}`;
+  return `${TEMP_PREFIX}${process.pid}.${tempCounter}.${tempTag(containerId, sandboxId)}`;
 }

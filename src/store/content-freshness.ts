@@ -94,7 +94,7 @@ export class ContentFreshness {
     const deadline = callStartMs + WATCHER_WAIT_MS;
     for (;;) {
       const pid = Number(this.#index.meta.get("watcher_pid"));
-      if (!pid || !isAlive(pid)) return false;
+      if (!pid || pid === process.pid || !isAlive(pid)) return false;
       if (Number(this.#index.meta.get("watcher_drained_at_ms")) >= callStartMs) return true;
       if (Date.now() > deadline) return false;
       await sleep(5);

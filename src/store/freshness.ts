@@ -85,9 +85,13 @@ export class NameTracker {
   /** Called with each changed or removed state-file name after it is applied (for watch --json). */
   onChange: ((kind: "changed" | "removed", ids: Candidate) => void) | undefined;
 
-  constructor(root: string, index: SqliteIndex) {
+  readonly #useInotify: boolean;
+
+  /** With useInotify false (short-lived processes) every call checks the recorded sync instead. */
+  constructor(root: string, index: SqliteIndex, useInotify = true) {
     this.#root = root;
     this.#index = index;
+    this.#useInotify = useInotify;
   }
 
   /** ensureFresh makes the rows' names reflect every change completed before the call. */
@@ -129,7 +133,7 @@ export class NameTracker {
   #start(): void {
     this.#generation++;
     try {
-      this.#watch = new DirectoryWatch(this.#root);
+      if (this.#useInotify) this.#watch = new DirectoryWatch(this.#root);
     } catch {
       this.#watch = undefined; // no root yet: nothing to watch; every call checks again
     }

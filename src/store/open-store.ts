@@ -16,9 +16,15 @@ export interface OpenStoreOptions {
   readonly durable?: boolean;
   /** Refuse create/save/update/destroy. */
   readonly readonly?: boolean;
+  /**
+   * Watch the root with inotify so each call only drains events (default
+   * true). Short-lived processes that make one call save the set-up by
+   * passing false; each call then checks the recorded sync instead.
+   */
+  readonly inotify?: boolean;
 }
 
-const KNOWN_OPTIONS = new Set(["root", "index", "lockTimeoutMs", "durable", "readonly"]);
+const KNOWN_OPTIONS = new Set(["root", "index", "lockTimeoutMs", "durable", "readonly", "inotify"]);
 const MISSPELLED: Record<string, string> = {
   readOnly: "readonly",
   indexPath: "index",
@@ -52,7 +58,14 @@ export function openStore(options: OpenStoreOptions): Store {
   const lockWait: LockWait = lockTimeoutMs === undefined ? "block" : { timeoutMs: lockTimeoutMs };
   const { db } = openIndexDatabase(indexPath);
   return new Store(
-    { root, indexPath, lockWait, durable: options.durable === true, readonly: options.readonly === true },
+    {
+      root,
+      indexPath,
+      lockWait,
+      durable: options.durable === true,
+      readonly: options.readonly === true,
+      inotify: options.inotify !== false,
+    },
     new SqliteIndex(db),
   );
 }

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { CorruptStateError, isErrnoException, RunscIndexError } from "../errors.js";
 import { tempFileName } from "../ids/file-names.js";
-import type { ContainerId } from "../ids/id.js";
+import type { ContainerId, SandboxId } from "../ids/id.js";
 import { type FileInfo, fileInfoOf } from "../index/rows.js";
 import { assertHeld, type HeldLock } from "../lock/held-lock.js";
 import { MAX_STATE_BYTES } from "../state/document.js";
@@ -75,13 +75,13 @@ export interface WriteOptions {
 export function writeStateLocked(
   lock: HeldLock,
   file: string,
-  containerId: ContainerId,
+  ids: { containerId: ContainerId; sandboxId: SandboxId },
   text: string,
   options: WriteOptions = {},
 ): FileInfo {
   assertHeld(lock, "writeStateLocked");
   const dir = path.dirname(file);
-  const temp = path.join(dir, tempFileName(containerId));
+  const temp = path.join(dir, tempFileName(ids.containerId, ids.sandboxId));
   const previous = fs.statSync(file, { throwIfNoEntry: false });
   try {
     writeTempFile(temp, text, previous, options.durable === true);

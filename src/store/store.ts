@@ -25,9 +25,12 @@ import type { HeldLock } from "../lock/held-lock.js";
 import { type ReconcileOptions, type ReconcileReport, reconcile } from "../reconcile/reconcile.js";
 import { StateDocument } from "../state/document.js";
 import type { Status } from "../state/status.js";
+import { Watcher, type WatchOptions } from "../watch/watcher.js";
 import { type Container, type ContainerSummary, summarize } from "./container.js";
 import { ContentFreshness } from "./content-freshness.js";
+import { type DoctorReport, doctor } from "./doctor.js";
 import { NameTracker } from "./freshness.js";
+import { type PruneOptions, type PruneReport, prune } from "./prune.js";
 import { resolveIn } from "./resolve.js";
 import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "./state-files.js";
 
@@ -63,6 +66,7 @@ export interface StoreSettings {
   readonly lockWait: LockWait;
   readonly durable: boolean;
   readonly readonly: boolean;
+  readonly inotify: boolean;
 }
 
 export class Store {
@@ -80,7 +84,7 @@ export class Store {
     this.indexPath = settings.indexPath;
     this.#settings = settings;
     this.#index = index;
-    this.#names = new NameTracker(settings.root, index);
+    this.#names = new NameTracker(settings.root, index, settings.inotify);
     this.#contents = new ContentFreshness(settings.root, settings.indexPath, index, this.#names);
   }
 
@@ -253,6 +257,32 @@ export class Store {
     return runReadonlyQuery(this.#queryDb, sql, params);
   }
 
+  /**
+   * refresh brings the index in line with every change completed before the
+   * call, the cheap way when this process's inotify watch saw them all.
+   */
+  async refresh(): Promise<void> {
+    await this.#freshContents(true);
+  }
+
+  /** watch keeps the index live until the watcher is stopped; see watch/watcher.ts. */
+  watch(options: WatchOptions = {}): Promise<Watcher> {
+    this.#open();
+    return Watcher.start(this, options);
+  }
+
+  /** prune removes orphan lock files and stale temporary files, each under its lock; never a state file. */
+  async prune(options: PruneOptions = {}): Promise<PruneReport> {
+    this.#open();
+    return prune(this.root, options);
+  }
+
+  /** doctor checks the index's integrity and freshness and reports counts and invalid files. */
+  async doctor(): Promise<DoctorReport> {
+    this.#open();
+    return doctor(this, this.#index);
+  }
+
   /** close releases the index and the inotify watch. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -336,7 +366,7 @@ export class Store {
   }
 
   #writeLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }, doc: StateDocument): void {
-    const info = writeStateLocked(lock, this.#statePath(ids), ids.containerId, doc.encode(), {
+    const info = writeStateLocked(lock, this.#statePath(ids), ids, doc.encode(), {
       durable: this.#settings.durable,
     });
     this.#contents.writeThrough(() => this.#index.upsert({ fields: doc.fields, file: info }));

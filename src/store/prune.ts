@@ -1,0 +1,89 @@
+/**
+ * prune removes what crashed writers leave behind: lock files without a
+ * state file, and our temporary files. Each is removed only while we hold
+ * the container's lock, so no live writer (runsc or ours) can be using it.
+ * A `.state` file is never touched.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { RunscIndexError } from "../errors.js";
+import { parseLockFileName, parseStateFileName, STATE_SUFFIX, tempTag, tempTagOf } from "../ids/file-names.js";
+import { listRoot } from "../index/scan-index.js";
+import { tryAcquireLock } from "../lock/flock.js";
+import type { HeldLock } from "../lock/held-lock.js";
+
+export interface PruneOptions {
+  /** Report what would be removed, remove nothing. */
+  readonly dryRun?: boolean;
+}
+
+export interface PrunedFile {
+  readonly name: string;
+  readonly kind: "orphan-lock" | "temp-file";
+}
+
+export interface PruneReport {
+  readonly dryRun: boolean;
+  readonly removed: readonly PrunedFile[];
+  /** Files left alone because their lock is held (a write may be under way). */
+  readonly skipped: readonly { readonly name: string; readonly reason: string }[];
+}
+
+export async function prune(root: string, options: PruneOptions = {}): Promise<PruneReport> {
+  const names = listRoot(root);
+  const present = new Set(names);
+  const lockByTag = new Map<string, string>();
+  for (const name of names) {
+    const ids = parseLockFileName(name) ?? parseStateFileName(name);
+    if (ids) lockByTag.set(tempTag(ids.containerId, ids.sandboxId), `${ids.containerId}_sandbox:${ids.sandboxId}.lock`);
+  }
+  const report = {
+    dryRun: options.dryRun === true,
+    removed: [] as PrunedFile[],
+    skipped: [] as { name: string; reason: string }[],
+  };
+  for (const name of names) {
+    const ids = parseLockFileName(name);
+    if (ids && !present.has(name.slice(0, -".lock".length) + STATE_SUFFIX)) {
+      pruneUnderLock(root, name, name, "orphan-lock", report, (lock) => !stateFileExists(root, lock));
+    }
+    const tag = tempTagOf(name);
+    if (tag !== undefined) {
+      // A temp file whose container has no lock file any more was left by a writer that died before a destroy.
+      pruneUnderLock(root, name, lockByTag.get(tag), "temp-file", report, () => true);
+    }
+  }
+  return report;
+}
+
+function pruneUnderLock(
+  root: string,
+  name: string,
+  lockName: string | undefined,
+  kind: PrunedFile["kind"],
+  report: { dryRun: boolean; removed: PrunedFile[]; skipped: { name: string; reason: string }[] },
+  stillStale: (lock: HeldLock) => boolean,
+): void {
+  let lock: HeldLock | "busy" | undefined;
+  try {
+    lock = lockName === undefined ? undefined : tryAcquireLock(path.join(root, lockName), { create: false });
+  } catch (e) {
+    if (!(e instanceof RunscIndexError && e.code === "ERR_NOT_FOUND")) throw e;
+    lock = undefined; // the lock file went away: nobody can be writing through it
+  }
+  if (lock === "busy") {
+    report.skipped.push({ name, reason: `lock "${lockName}" is held` });
+    return;
+  }
+  try {
+    if (lock !== undefined && !stillStale(lock)) return;
+    if (!report.dryRun) fs.rmSync(path.join(root, name), { force: true });
+    report.removed.push({ name, kind });
+  } finally {
+    lock?.release();
+  }
+}
+
+function stateFileExists(root: string, lock: HeldLock): boolean {
+  return fs.existsSync(path.join(root, path.basename(lock.path).slice(0, -".lock".length) + STATE_SUFFIX));
+}

@@ -1,0 +1,77 @@
+/**
+ * The watcher keeps the index live in the background: it drains the store's
+ * inotify watch on a short timer, reads files that changed, and publishes in
+ * `meta` when it last drained. Other processes (the CLI) trust the index
+ * without a rescan once that time is later than the start of their call.
+ */
+import type { Candidate } from "../errors.js";
+import type { Store } from "../store/store.js";
+
+export interface WatchOptions {
+  /** How often to drain, in ms (default 20): the most a reader in another process waits. */
+  readonly intervalMs?: number;
+  /** Called for each state file that appeared, changed or was removed. */
+  readonly onChange?: (kind: "changed" | "removed", ids: Candidate) => void;
+  /** Called when a drain fails; the watcher goes on. Default: ignore. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export const DEFAULT_WATCH_INTERVAL_MS = 20;
+
+export class Watcher {
+  readonly #store: Store;
+  readonly #options: WatchOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+  #stopped = false;
+
+  private constructor(store: Store, options: WatchOptions) {
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /** start brings the index in line (one incremental pass), then drains every intervalMs until stop(). */
+  static async start(store: Store, options: WatchOptions = {}): Promise<Watcher> {
+    const w = new Watcher(store, options);
+    store.names.onChange = options.onChange;
+    await store.reconcile();
+    store.index.meta.set("watcher_pid", process.pid);
+    await w.#tick();
+    w.#timer = setInterval(() => void w.#tick(), options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS);
+    return w;
+  }
+
+  get running(): boolean {
+    return !this.#stopped;
+  }
+
+  /** stop ends the timer and withdraws this process as the index's watcher. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    while (this.#busy) await new Promise((r) => setTimeout(r, 1));
+    this.#store.names.onChange = undefined;
+    try {
+      if (this.#store.index.meta.get("watcher_pid") === String(process.pid))
+        this.#store.index.meta.delete("watcher_pid");
+    } catch {
+      // The store may already be closed; the pid check in readers covers a stale entry.
+    }
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#busy || this.#stopped) return;
+    this.#busy = true;
+    // Every change completed before this instant is in the queue we are about to drain.
+    const drainStartMs = Date.now();
+    try {
+      await this.#store.refresh();
+      this.#store.index.meta.set("watcher_drained_at_ms", drainStartMs);
+    } catch (e) {
+      this.#options.onError?.(e);
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
