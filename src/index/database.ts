@@ -5,11 +5,10 @@
  * a newer schema is refused with ERR_INDEX_SCHEMA and never written to.
  */
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { drizzle } from "drizzle-orm/better-sqlite3";
-import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { RunscIndexError } from "../errors.js";
 import { tryAcquireLock } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
@@ -83,7 +82,7 @@ function openAndMigrate(file: string): SqliteDatabase {
     db.pragma(`synchronous = ${SYNCHRONOUS}`);
     db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
     if (version < SCHEMA_VERSION) {
-      migrate(drizzle(db), { migrationsFolder: migrationsFolder() });
+      runDrizzleMigrations(db);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
     checkSchemaObjects(db, file);
@@ -92,6 +91,18 @@ function openAndMigrate(file: string): SqliteDatabase {
     db.close();
     throw e;
   }
+}
+
+/**
+ * drizzle-orm takes ~70 ms to import, more than a whole `runsc-index find`
+ * may spend, so it is loaded only when a migration is due.
+ */
+function runDrizzleMigrations(db: SqliteDatabase): void {
+  const require = createRequire(import.meta.url);
+  const { drizzle } = require("drizzle-orm/better-sqlite3") as typeof import("drizzle-orm/better-sqlite3");
+  const { migrate } =
+    require("drizzle-orm/better-sqlite3/migrator") as typeof import("drizzle-orm/better-sqlite3/migrator");
+  migrate(drizzle(db), { migrationsFolder: migrationsFolder() });
 }
 
 function checkSchemaObjects(db: SqliteDatabase, file: string): void {

@@ -5,17 +5,60 @@ import type { Status } from "../state/status.js";
 /** What a stat of a state file tells us; a change in any of it means "read again". */
 export interface FileInfo {
   readonly size: number;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-  readonly ino: bigint;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly ino: number;
 }
 
-/** A state file's content, ready to be written to the index. */
-export interface RowInput {
-  readonly fields: ContainerFields;
-  readonly file: FileInfo;
-  /** The whole JSON text, stored only when asked (--with-state). */
-  readonly stateText?: string | undefined;
+/**
+ * One `containers` row as positional values in the upsert's column order.
+ * A flat array of primitives: cheap to send from a worker thread and to bind.
+ */
+export type RowValues = readonly [
+  containerId: string,
+  sandboxId: string,
+  status: string,
+  pid: number,
+  goferPid: number,
+  createdAt: string,
+  bundleDir: string,
+  owner: string,
+  isRoot: number,
+  podName: string,
+  podNamespace: string,
+  startTime: string,
+  annotations: string,
+  fileSize: number,
+  fileMtimeMs: number,
+  fileCtimeMs: number,
+  fileIno: number,
+  indexedAt: number,
+  state: string | null,
+];
+
+/** rowValues builds a row from a file's typed fields and stat; stateText only when asked (--with-state). */
+export function rowValues(f: ContainerFields, file: FileInfo, stateText?: string, indexedAtMs = Date.now()): RowValues {
+  return [
+    f.containerId,
+    f.sandboxId,
+    f.storedStatus,
+    f.pid,
+    f.goferPid,
+    f.createdAt,
+    f.bundleDir,
+    f.owner,
+    f.containerId === f.sandboxId ? 1 : 0,
+    f.podName,
+    f.podNamespace,
+    f.startTime,
+    annotationsText(f.annotations),
+    file.size,
+    file.mtimeMs,
+    file.ctimeMs,
+    file.ino,
+    indexedAtMs,
+    stateText ?? null,
+  ];
 }
 
 /** One row of `containers` as the store reads it back (file metadata left out). */
@@ -48,13 +91,13 @@ export function annotationsText(annotations: Readonly<Record<string, string>>): 
   return encodeGoJson(map);
 }
 
-export function fileInfoOf(st: {
-  size: bigint | number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  ino: bigint | number;
-}): FileInfo {
-  return { size: Number(st.size), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: BigInt(st.ino) };
+export function fileInfoOf(st: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): FileInfo {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+}
+
+/** sameFile: a stat that matches what the index recorded when it read the file. */
+export function sameFile(st: FileInfo, row: FileInfo): boolean {
+  return st.ino === row.ino && st.mtimeMs === row.mtimeMs && st.ctimeMs === row.ctimeMs && st.size === row.size;
 }
 
 /**

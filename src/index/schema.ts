@@ -5,7 +5,7 @@
  * the name says otherwise.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, sqliteView, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, sqliteView, text } from "drizzle-orm/sqlite-core";
 
 /** One row per `<cid>_sandbox:<sid>.state` file in the root directory. */
 export const containers = sqliteTable(
@@ -39,10 +39,10 @@ export const containers = sqliteTable(
     annotations: text("annotations"),
     /** Size in bytes of the state file when it was read. */
     fileSize: integer("file_size"),
-    /** mtime of the state file in nanoseconds since the epoch, when it was read. */
-    fileMtimeNs: integer("file_mtime_ns"),
-    /** ctime of the state file in nanoseconds since the epoch, when it was read. */
-    fileCtimeNs: integer("file_ctime_ns"),
+    /** mtime of the state file in epoch milliseconds (fractional, as Node's Stats.mtimeMs), when it was read. */
+    fileMtimeMs: real("file_mtime_ms"),
+    /** ctime of the state file in epoch milliseconds (fractional), when it was read. */
+    fileCtimeMs: real("file_ctime_ms"),
     /** Inode number of the state file when it was read (a rename over it changes this). */
     fileIno: integer("file_ino"),
     /** 1 while the file is known to have changed (or appeared) since its content was read. */

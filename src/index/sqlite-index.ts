@@ -9,17 +9,23 @@ import type { Candidate } from "../errors.js";
 import type { SqliteDatabase } from "./database.js";
 import { MetaStore } from "./meta.js";
 import { type NameIndex, nextPrefix } from "./name-index.js";
-import { annotationsText, type ContainerRow, type FileInfo, type RowInput } from "./rows.js";
+import type { ContainerRow, FileInfo, RowValues } from "./rows.js";
 
 /** A row's file metadata, for the reconciler's "did it change?" test. */
 export interface IndexedFile extends Candidate {
-  readonly size: number | null;
-  readonly mtimeNs: bigint | null;
-  readonly ctimeNs: bigint | null;
-  readonly ino: bigint | null;
+  /** null while the row was never read (a name seen by a sync) or could not be stat'ed. */
+  readonly file: FileInfo | null;
   readonly pending: boolean;
-  readonly indexedAtMs: number | null;
+  /** The file must be read again: pending, or read within RACY_MS of its mtime. */
+  readonly mustRead: boolean;
 }
+
+/**
+ * A read within this many ms of a file's mtime may have missed a same-size
+ * rewrite in the same clock tick (mtimes come from a coarse clock): such rows
+ * are read again by the next pass, as git treats "racily clean" entries.
+ */
+export const RACY_MS = 20;
 
 export interface RowFilter {
   readonly sandboxId?: string | undefined;
@@ -57,26 +63,8 @@ export class SqliteIndex implements NameIndex {
   }
 
   /** upsert writes a row read from its file (pending cleared). */
-  upsert(row: RowInput, indexedAtMs = Date.now()): void {
-    const f = row.fields;
-    this.#s.upsert.run({
-      containerId: f.containerId,
-      sandboxId: f.sandboxId,
-      status: f.storedStatus,
-      pid: f.pid,
-      goferPid: f.goferPid,
-      createdAt: f.createdAt,
-      bundleDir: f.bundleDir,
-      owner: f.owner,
-      isRoot: f.containerId === f.sandboxId ? 1 : 0,
-      podName: f.podName,
-      podNamespace: f.podNamespace,
-      startTime: f.startTime,
-      annotations: annotationsText(f.annotations),
-      ...fileParams(row.file),
-      indexedAt: indexedAtMs,
-      state: row.stateText ?? null,
-    });
+  upsert(row: RowValues): void {
+    this.#s.upsert.run(row);
   }
 
   /** noteInvalid keeps a row for a file that exists but cannot be read (status NULL); invalid_files says why. */
@@ -85,7 +73,7 @@ export class SqliteIndex implements NameIndex {
       containerId: c.containerId,
       sandboxId: c.sandboxId,
       isRoot: c.containerId === c.sandboxId ? 1 : 0,
-      ...(file ? fileParams(file) : { fileSize: null, fileMtimeNs: null, fileCtimeNs: null, fileIno: null }),
+      ...(file ? fileParams(file) : { fileSize: null, fileMtimeMs: null, fileCtimeMs: null, fileIno: null }),
       indexedAt: Date.now(),
     });
   }
@@ -103,13 +91,16 @@ export class SqliteIndex implements NameIndex {
     return this.#s.has.get(c.containerId, c.sandboxId) !== undefined;
   }
 
-  /** indexedFiles lists every row's file metadata (sorted), for diffing with a directory scan. */
-  indexedFiles(): IndexedFile[] {
-    return (this.#s.files.all() as RawIndexedFile[]).map(toIndexedFile);
+  /** indexedFiles maps each row's state-file name to its file metadata, for diffing with a directory scan. */
+  indexedFiles(): Map<string, IndexedFile> {
+    const out = new Map<string, IndexedFile>();
+    // raw() rows and one string key per row: this runs over every row on each incremental pass.
+    for (const r of this.#s.files.raw().all() as RawIndexedFile[]) out.set(r[0], toIndexedFile(r));
+    return out;
   }
 
   indexedFile(c: Candidate): IndexedFile | undefined {
-    const r = this.#s.fileOf.get(c.containerId, c.sandboxId) as RawIndexedFile | undefined;
+    const r = this.#s.fileOf.raw().get(c.containerId, c.sandboxId) as RawIndexedFile | undefined;
     return r === undefined ? undefined : toIndexedFile(r);
   }
 
@@ -156,39 +147,36 @@ export class SqliteIndex implements NameIndex {
   }
 }
 
-interface RawIndexedFile {
-  containerId: string;
-  sandboxId: string;
-  size: bigint | null;
-  mtimeNs: bigint | null;
-  ctimeNs: bigint | null;
-  ino: bigint | null;
-  pending: bigint;
-  indexedAt: bigint | null;
-}
+/** [name, container_id, sandbox_id, size, mtime_ms, ctime_ms, ino, pending, must_read] */
+type RawIndexedFile = [
+  string,
+  string,
+  string,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  number,
+  number,
+];
 
 function toIndexedFile(r: RawIndexedFile): IndexedFile {
-  return {
-    containerId: r.containerId,
-    sandboxId: r.sandboxId,
-    size: r.size === null ? null : Number(r.size),
-    mtimeNs: r.mtimeNs,
-    ctimeNs: r.ctimeNs,
-    ino: r.ino,
-    pending: r.pending !== 0n,
-    indexedAtMs: r.indexedAt === null ? null : Number(r.indexedAt),
-  };
+  const [, containerId, sandboxId, size, mtimeMs, ctimeMs, ino, pending, mustRead] = r;
+  const file =
+    size === null || mtimeMs === null || ctimeMs === null || ino === null ? null : { size, mtimeMs, ctimeMs, ino };
+  return { containerId, sandboxId, file, pending: pending !== 0, mustRead: mustRead !== 0 };
 }
 
 function fileParams(file: FileInfo) {
-  return { fileSize: file.size, fileMtimeNs: file.mtimeNs, fileCtimeNs: file.ctimeNs, fileIno: file.ino };
+  return { fileSize: file.size, fileMtimeMs: file.mtimeMs, fileCtimeMs: file.ctimeMs, fileIno: file.ino };
 }
 
 function prepareStatements(db: Database.Database) {
   const rangeSql =
     "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id >= ? AND container_id < ?";
-  const fileSql = `SELECT container_id AS containerId, sandbox_id AS sandboxId, file_size AS size, file_mtime_ns AS mtimeNs,
-    file_ctime_ns AS ctimeNs, file_ino AS ino, pending, indexed_at AS indexedAt FROM containers`;
+  const fileSql = `SELECT container_id || '_sandbox:' || sandbox_id || '.state', container_id, sandbox_id, file_size,
+    file_mtime_ms, file_ctime_ms, file_ino, pending, pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
+    FROM containers`;
   return {
     range: db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),
     rangeInSandbox: db.prepare(`${rangeSql} AND sandbox_id = ? ORDER BY container_id, sandbox_id LIMIT ?`),
@@ -200,33 +188,32 @@ function prepareStatements(db: Database.Database) {
     ),
     upsert:
       db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
-        owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ns, file_ctime_ns,
-        file_ino, pending, indexed_at, state)
-      VALUES (@containerId, @sandboxId, @status, @pid, @goferPid, @createdAt, @bundleDir, @owner, @isRoot, @podName,
-        @podNamespace, @startTime, @annotations, @fileSize, @fileMtimeNs, @fileCtimeNs, @fileIno, 0, @indexedAt, @state)
+        owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms,
+        file_ino, indexed_at, state, pending)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
       ON CONFLICT (container_id, sandbox_id) DO UPDATE SET status = excluded.status, pid = excluded.pid,
         gofer_pid = excluded.gofer_pid, created_at = excluded.created_at, bundle_dir = excluded.bundle_dir,
         owner = excluded.owner, pod_name = excluded.pod_name, pod_namespace = excluded.pod_namespace,
         start_time = excluded.start_time, annotations = excluded.annotations, file_size = excluded.file_size,
-        file_mtime_ns = excluded.file_mtime_ns, file_ctime_ns = excluded.file_ctime_ns, file_ino = excluded.file_ino,
+        file_mtime_ms = excluded.file_mtime_ms, file_ctime_ms = excluded.file_ctime_ms, file_ino = excluded.file_ino,
         pending = 0, indexed_at = excluded.indexed_at,
         state = CASE WHEN excluded.state IS NOT NULL THEN excluded.state
-          WHEN file_ino = excluded.file_ino AND file_mtime_ns = excluded.file_mtime_ns AND file_size = excluded.file_size THEN state
-          END`),
+          WHEN file_ino = excluded.file_ino AND file_mtime_ms = excluded.file_mtime_ms AND file_size = excluded.file_size
+          THEN state END`),
     notePending: db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending) VALUES (?, ?, ?, 1)
       ON CONFLICT (container_id, sandbox_id) DO UPDATE SET pending = 1`),
     noteInvalid:
-      db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending, file_size, file_mtime_ns,
-        file_ctime_ns, file_ino, indexed_at)
-      VALUES (@containerId, @sandboxId, @isRoot, 0, @fileSize, @fileMtimeNs, @fileCtimeNs, @fileIno, @indexedAt)
+      db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending, file_size, file_mtime_ms,
+        file_ctime_ms, file_ino, indexed_at)
+      VALUES (@containerId, @sandboxId, @isRoot, 0, @fileSize, @fileMtimeMs, @fileCtimeMs, @fileIno, @indexedAt)
       ON CONFLICT (container_id, sandbox_id) DO UPDATE SET status = NULL, pid = NULL, gofer_pid = NULL, created_at = NULL,
         bundle_dir = NULL, owner = NULL, pod_name = NULL, pod_namespace = NULL, start_time = NULL, annotations = NULL,
-        file_size = excluded.file_size, file_mtime_ns = excluded.file_mtime_ns, file_ctime_ns = excluded.file_ctime_ns,
+        file_size = excluded.file_size, file_mtime_ms = excluded.file_mtime_ms, file_ctime_ms = excluded.file_ctime_ms,
         file_ino = excluded.file_ino, pending = 0, indexed_at = excluded.indexed_at, state = NULL`),
     remove: db.prepare("DELETE FROM containers WHERE container_id = ? AND sandbox_id = ?"),
     has: db.prepare("SELECT 1 FROM containers WHERE container_id = ? AND sandbox_id = ?"),
-    files: db.prepare(`${fileSql} ORDER BY container_id, sandbox_id`).safeIntegers(true),
-    fileOf: db.prepare(`${fileSql} WHERE container_id = ? AND sandbox_id = ?`).safeIntegers(true),
+    files: db.prepare(fileSql),
+    fileOf: db.prepare(`${fileSql} WHERE container_id = ? AND sandbox_id = ?`),
     pending: db.prepare(
       "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE pending = 1 ORDER BY container_id, sandbox_id",
     ),

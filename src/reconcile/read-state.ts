@@ -1,13 +1,13 @@
 import path from "node:path";
 import { CorruptStateError } from "../errors.js";
 import type { FileIds } from "../ids/file-names.js";
-import type { RowInput } from "../index/rows.js";
-import { StateDocument } from "../state/document.js";
+import { type RowValues, rowValues } from "../index/rows.js";
+import { indexFields } from "../state/index-fields.js";
 import { readStateFile } from "../store/state-files.js";
 
 /** What reading one state file gave: a row, a reason it is invalid, or nothing (it vanished). */
 export type ReadResult =
-  | { readonly kind: "row"; readonly name: string; readonly row: RowInput }
+  | { readonly kind: "row"; readonly name: string; readonly row: RowValues }
   | { readonly kind: "invalid"; readonly name: string; readonly reason: string }
   | { readonly kind: "gone"; readonly name: string };
 
@@ -21,8 +21,7 @@ export function readIndexRow(root: string, name: string, ids: FileIds, withState
   try {
     const file = readStateFile(path.join(root, name));
     if (file === undefined) return { kind: "gone", name };
-    const doc = StateDocument.parse(file.text, name);
-    const f = doc.fields;
+    const f = indexFields(file.text, name);
     if (f.containerId !== ids.containerId || f.sandboxId !== ids.sandboxId) {
       return {
         kind: "invalid",
@@ -30,7 +29,7 @@ export function readIndexRow(root: string, name: string, ids: FileIds, withState
         reason: `IDs inside (${f.containerId}, sandbox ${f.sandboxId}) do not match the file name`,
       };
     }
-    return { kind: "row", name, row: { fields: f, file: file.info, stateText: withState ? file.text : undefined } };
+    return { kind: "row", name, row: rowValues(f, file.info, withState ? file.text : undefined) };
   } catch (e) {
     if (e instanceof CorruptStateError) return { kind: "invalid", name, reason: e.reason };
     throw e;

@@ -6,13 +6,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { type Candidate, RunscIndexError } from "../errors.js";
+import { RunscIndexError } from "../errors.js";
 import { type FileIds, lockFileName, looksLikeStateFile, parseStateFileName } from "../ids/file-names.js";
-import { fileInfoOf } from "../index/rows.js";
+import { fileInfoOf, sameFile } from "../index/rows.js";
 import { listRoot } from "../index/scan-index.js";
-import type { IndexedFile, SqliteIndex } from "../index/sqlite-index.js";
+import { type IndexedFile, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
 import { acquireLock } from "../lock/flock.js";
-import { RACY_NS, recordSync, stampDirectory } from "../store/freshness.js";
+import { recordSync, stampDirectory } from "../store/freshness.js";
 import { type ReadResult, readIndexRow } from "./read-state.js";
 import { readInWorkers } from "./worker-pool.js";
 
@@ -51,16 +51,17 @@ export async function reconcile(
 ): Promise<ReconcileReport> {
   const started = performance.now();
   const stamp = stampDirectory(root);
-  const { candidates, badNames } = classifyNames(listRoot(root));
-  const indexed = new Map(index.indexedFiles().map((r) => [keyOf(r), r]));
-  const toRead = options.full ? candidates.map((c) => c.name) : changedFiles(root, candidates, indexed, stamp.readAtNs);
+  const { names, badNames } = classifyNames(listRoot(root));
+  const indexed = index.indexedFiles();
+  const nowMs = Number(stamp.readAtNs / 1_000_000n);
+  const toRead = options.full ? names : changedFiles(root, names, indexed, nowMs);
   const counts = { added: 0, updated: 0, removed: 0, invalid: 0 };
   const invalid = new Map<string, string>(badNames);
 
   await readAndApply(root, index, toRead, indexed, counts, invalid, options);
 
   index.write(() => {
-    const present = new Set(candidates.map((c) => c.name));
+    const present = new Set(names);
     for (const [key, row] of indexed) {
       if (!present.has(key)) {
         index.remove(row);
@@ -72,59 +73,52 @@ export async function reconcile(
     recordSync(index, stamp);
     index.meta.set("contents_synced_at_ms", stamp.readAtNs / 1_000_000n);
   });
-  options.onProgress?.(candidates.length, candidates.length);
+  options.onProgress?.(names.length, names.length);
   return {
     full: options.full === true,
-    scanned: candidates.length,
+    scanned: names.length,
     ...counts,
-    unchanged: candidates.length - toRead.length,
+    unchanged: names.length - toRead.length,
     invalid: invalid.size,
     invalidFiles: [...invalid].map(([name, reason]) => ({ name, reason })),
     durationMs: performance.now() - started,
   };
 }
 
-interface NamedIds extends FileIds {
-  readonly name: string;
-}
-
-function classifyNames(names: readonly string[]): { candidates: NamedIds[]; badNames: [string, string][] } {
-  const candidates: NamedIds[] = [];
+/** classifyNames keeps well-formed state-file names (only names: a pass may see 100k of them). */
+function classifyNames(all: readonly string[]): { names: string[]; badNames: [string, string][] } {
+  const names: string[] = [];
   const badNames: [string, string][] = [];
-  for (const name of names) {
-    const ids = parseStateFileName(name);
-    if (ids) candidates.push({ ...ids, name });
-    else if (looksLikeStateFile(name))
+  for (const name of all) {
+    if (parseStateFileName(name)) names.push(name);
+    else if (looksLikeStateFile(name)) {
       badNames.push([name, "file name does not parse as <container>_sandbox:<sandbox>.state"]);
+    }
   }
-  return { candidates, badNames };
+  return { names, badNames };
 }
 
-function keyOf(c: Candidate): string {
-  return `${c.containerId}_sandbox:${c.sandboxId}.state`;
-}
-
-/** changedFiles stats every candidate and keeps those the index does not describe exactly. */
+/**
+ * changedFiles stats every candidate and keeps those the index does not
+ * describe exactly, or read racily (see RACY_MS), or written just now.
+ */
 function changedFiles(
   root: string,
-  candidates: readonly NamedIds[],
+  names: readonly string[],
   indexed: Map<string, IndexedFile>,
-  nowNs: bigint,
+  nowMs: number,
 ): string[] {
   const out: string[] = [];
-  for (const c of candidates) {
-    const row = indexed.get(c.name);
-    if (row === undefined || row.pending || row.mtimeNs === null) {
-      out.push(c.name);
+  const dir = `${root}/`;
+  for (const name of names) {
+    const row = indexed.get(name);
+    if (row === undefined || row.file === null || row.mustRead) {
+      out.push(name);
       continue;
     }
-    const st = fs.lstatSync(path.join(root, c.name), { bigint: true, throwIfNoEntry: false });
+    const st = fs.lstatSync(dir + name, { throwIfNoEntry: false });
     if (st === undefined) continue; // removed since the listing: handled as gone below
-    const same =
-      st.ino === row.ino && st.mtimeNs === row.mtimeNs && st.ctimeNs === row.ctimeNs && Number(st.size) === row.size;
-    // Read within a clock tick of a write: a same-size rewrite in that tick would keep the mtime.
-    const racy = row.indexedAtMs !== null && BigInt(row.indexedAtMs) * 1_000_000n - row.mtimeNs <= RACY_NS;
-    if (!same || racy || nowNs - st.mtimeNs <= RACY_NS) out.push(c.name);
+    if (!sameFile(st, row.file) || nowMs - st.mtimeMs <= RACY_MS) out.push(name);
   }
   return out;
 }
@@ -196,7 +190,8 @@ function makeApplier(
   const write = (r: ReadResult) => {
     if (r.kind === "row") {
       index.upsert(r.row);
-      if (indexed.has(r.name)) counts.updated++;
+      // A row known only by name (pending since a name sync) counts as added.
+      if (indexed.get(r.name)?.file != null) counts.updated++;
       else counts.added++;
       invalid.delete(r.name);
     } else if (r.kind === "gone") {
@@ -204,7 +199,7 @@ function makeApplier(
       if (ids) index.remove(ids);
     } else {
       const ids = parseStateFileName(r.name);
-      const st = fs.lstatSync(path.join(root, r.name), { bigint: true, throwIfNoEntry: false });
+      const st = fs.lstatSync(path.join(root, r.name), { throwIfNoEntry: false });
       if (ids) index.noteInvalid(ids, st && fileInfoOf(st));
       invalid.set(r.name, r.reason);
     }

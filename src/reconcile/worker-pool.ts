@@ -61,5 +61,7 @@ function request(worker: Worker, req: ParseRequest): Promise<ReadResult[]> {
 function spawnWorker(): Worker {
   const isTs = import.meta.url.endsWith(".ts");
   const url = new URL(isTs ? "./parse-worker.ts" : "./parse-worker.js", import.meta.url);
-  return new Worker(url, isTs ? { execArgv: ["--import", "tsx"] } : {});
+  // Small heaps: a worker holds one batch at a time; this keeps a full pass within its RSS budget.
+  const resourceLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 };
+  return new Worker(url, isTs ? { execArgv: ["--import", "tsx"], resourceLimits } : { resourceLimits });
 }

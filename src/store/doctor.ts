@@ -36,9 +36,9 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
     .slice(0, 5)
     .join("; ");
   const scan = new ScanIndex(store.root);
-  const driftBefore = drift(scan.all(), index.indexedFiles());
+  const driftBefore = drift(scan.all(), [...index.indexedFiles().values()]);
   await store.reconcile();
-  const driftAfter = drift(scan.all(), index.indexedFiles());
+  const driftAfter = drift(scan.all(), [...index.indexedFiles().values()]);
   const invalidFiles = index.invalidFiles().map(({ name, reason }) => ({ name, reason }));
   const problems: string[] = [];
   if (integrity !== "ok") problems.push(`index integrity check failed: ${integrity}`);

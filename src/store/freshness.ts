@@ -15,6 +15,7 @@
 import fs from "node:fs";
 import type { Candidate } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
+import { sameFile } from "../index/rows.js";
 import { compareCandidates, listRoot } from "../index/scan-index.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import { CHANGED_MASK, DirectoryWatch, REMOVED_MASK } from "../watch/inotify.js";
@@ -61,8 +62,8 @@ export function syncNamesFromListing(index: SqliteIndex, root: string): { added:
   }
   return index.write(() => {
     let removed = 0;
-    for (const row of index.indexedFiles()) {
-      if (!onDisk.delete(`${row.containerId}_sandbox:${row.sandboxId}.state`)) {
+    for (const [name, row] of index.indexedFiles()) {
+      if (!onDisk.delete(name)) {
         index.remove(row);
         removed++;
       }
@@ -116,6 +117,21 @@ export class NameTracker {
     });
   }
 
+  /**
+   * watchOnly starts the watch without syncing names: for a caller about to
+   * reconcile, which lists the directory itself. Events from here on are
+   * applied by the next ensureFresh, so nothing during the pass is missed.
+   */
+  watchOnly(): void {
+    if (this.#watch !== undefined || !this.#useInotify) return;
+    this.#generation++;
+    try {
+      this.#watch = new DirectoryWatch(this.#root);
+    } catch {
+      this.#watch = undefined;
+    }
+  }
+
   close(): void {
     this.#watch?.close();
     this.#watch = undefined;
@@ -162,11 +178,9 @@ export class NameTracker {
   /** Our own writes update the row under the lock; their events need no re-read. */
   #changedOnDisk(ids: Candidate, name: string): boolean {
     const row = this.#index.indexedFile(ids);
-    if (row === undefined || row.pending) return true;
-    const st = fs.lstatSync(`${this.#root}/${name}`, { bigint: true, throwIfNoEntry: false });
+    if (row === undefined || row.pending || row.file === null) return true;
+    const st = fs.lstatSync(`${this.#root}/${name}`, { throwIfNoEntry: false });
     if (st === undefined) return false; // removed again; its IN_DELETE follows
-    return (
-      st.ino !== row.ino || st.mtimeNs !== row.mtimeNs || st.ctimeNs !== row.ctimeNs || Number(st.size) !== row.size
-    );
+    return !sameFile(st, row.file);
   }
 }

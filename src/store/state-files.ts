@@ -35,15 +35,15 @@ export function readStateFile(file: string): StateFileText | undefined {
     throw new RunscIndexError("ERR_IO", `reading state file "${file}": ${(e as Error).message}`, { cause: e });
   }
   try {
-    const st = fs.fstatSync(fd, { bigint: true });
+    const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new CorruptStateError(path.basename(file), "not a regular file");
-    if (st.size > BigInt(MAX_STATE_BYTES)) {
+    if (st.size > MAX_STATE_BYTES) {
       throw new CorruptStateError(path.basename(file), `${st.size} bytes, over the ${MAX_STATE_BYTES}-byte limit`);
     }
     const bytes = fs.readFileSync(fd);
     return {
       text: decodeUtf8(bytes, file),
-      info: fileInfoOf({ size: bytes.length, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino }),
+      info: { size: bytes.length, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino },
     };
   } finally {
     fs.closeSync(fd);
@@ -91,7 +91,7 @@ export function writeStateLocked(
     throw new RunscIndexError("ERR_IO", `writing state file "${file}": ${(e as Error).message}`, { cause: e });
   }
   if (options.durable) fsyncDirectory(dir);
-  return fileInfoOf(fs.statSync(file, { bigint: true }));
+  return fileInfoOf(fs.statSync(file));
 }
 
 function writeTempFile(temp: string, text: string, previous: fs.Stats | undefined, durable: boolean): void {

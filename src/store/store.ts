@@ -18,6 +18,7 @@ import {
 } from "../ids/id.js";
 import { openReadonlyDatabase, type SqliteDatabase } from "../index/database.js";
 import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
+import { rowValues } from "../index/rows.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import { checkedStatus, type Liveness } from "../liveness/liveness.js";
 import { acquireLock, type LockWait } from "../lock/flock.js";
@@ -240,7 +241,8 @@ export class Store {
 
   /** reconcile brings the index in line with the files; it never changes a state file. */
   async reconcile(options: Omit<ReconcileOptions, "lockTimeoutMs"> = {}): Promise<ReconcileReport> {
-    this.#fresh();
+    this.#open();
+    this.#names.watchOnly();
     const generation = this.#names.generation;
     const report = await reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() });
     this.#contents.noteFullPass(generation);
@@ -361,7 +363,7 @@ export class Store {
       throw notFound(ids.containerId);
     }
     const doc = StateDocument.parse(file.text, stateFileName(ids.containerId, ids.sandboxId));
-    this.#contents.writeThrough(() => this.#index.upsert({ fields: doc.fields, file: file.info }));
+    this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, file.info)));
     return doc;
   }
 
@@ -369,7 +371,7 @@ export class Store {
     const info = writeStateLocked(lock, this.#statePath(ids), ids, doc.encode(), {
       durable: this.#settings.durable,
     });
-    this.#contents.writeThrough(() => this.#index.upsert({ fields: doc.fields, file: info }));
+    this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, info)));
   }
 
   #toContainer(

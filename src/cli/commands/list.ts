@@ -1,0 +1,68 @@
+import type { Status } from "../../state/status.js";
+import type { ContainerSummary } from "../../store/container.js";
+import { type Io, type ListFormat, ociStateJson, runscListTable } from "../output.js";
+import { type GlobalOptions, withStore } from "./open.js";
+
+export interface ListOptions extends GlobalOptions {
+  /** Only containers of this sandbox. */
+  readonly sandbox?: string | undefined;
+  /** Only containers with this status, as printed (after the liveness check). */
+  readonly status?: Status | undefined;
+  readonly format: ListFormat;
+  /** Bring contents in line with the files first (default true); false trusts the index's contents. */
+  readonly fresh?: boolean | undefined;
+}
+
+/**
+ * list prints what `runsc list` prints for the same files and liveness:
+ * the tabwriter table, `--format json` (one line of OCI states, `null` when
+ * there are none), or one container ID per line. Files that cannot be read
+ * are skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
+ */
+export async function list(options: ListOptions, io: Io): Promise<void> {
+  const wantStatus = options.status;
+  // The liveness check only ever turns a stored status into "stopped".
+  const storedFilter = wantStatus === undefined || wantStatus === "stopped" ? undefined : wantStatus;
+  const idsOnly = options.format === "ids" && wantStatus === undefined;
+  const summaries = await withStore(options, { inotify: false }, (store) =>
+    store.list({
+      sandbox: options.sandbox,
+      status: storedFilter,
+      // IDs alone need neither current contents nor the liveness check.
+      fresh: (options.fresh ?? true) && !idsOnly,
+      skipCheck: idsOnly,
+    }),
+  );
+  const rows = inFileNameOrder(wantStatus === undefined ? summaries : summaries.filter((s) => s.status === wantStatus));
+  io.out(render(rows, options.format));
+}
+
+function render(rows: readonly ContainerSummary[], format: ListFormat): string {
+  switch (format) {
+    case "ids":
+      return rows.map((r) => `${r.containerId}\n`).join("");
+    case "json":
+      // json.NewEncoder(os.Stdout).Encode(states): a nil slice is null.
+      if (rows.length === 0) return "null\n";
+      return `[${rows.map((r) => ociStateJson(ociState(r), r.annotationsJson)).join(",")}]\n`;
+    case "table":
+      return runscListTable(rows.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })));
+  }
+}
+
+function ociState(r: ContainerSummary) {
+  return { id: r.containerId, status: r.status, pid: r.pid, bundle: r.bundleDir };
+}
+
+/**
+ * runsc lists in the order of filepath.Glob, that is by file name
+ * `<cid>_sandbox:<sid>.state`; by container ID differs only when one ID is
+ * another plus characters that sort before "_sandbox:".
+ */
+function inFileNameOrder(rows: readonly ContainerSummary[]): ContainerSummary[] {
+  const keyed = rows.map((r) => ({ r, key: `${r.containerId}_sandbox:${r.sandboxId}.state` }));
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1]!.key <= keyed[i]!.key;
+  if (!sorted) keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.r);
+}

@@ -1,0 +1,264 @@
+/**
+ * Output formats of the command line: runsc's own (`runsc list` table and
+ * JSON, `runsc state`), byte for byte, and the generic ones for query
+ * results (table, JSON, CSV). Pure functions from values to text.
+ */
+import { encodeGoJsonIndent, encodeGoString, JsonNumber, type JsonObject } from "../state/go-json.js";
+
+/** Io is where a command writes: the process's stdout and stderr, or a test's buffers. */
+export interface Io {
+  /** Writes text to standard output. */
+  out(text: string): void;
+  /** Writes text to standard error. */
+  err(text: string): void;
+  /** Standard error is a terminal: progress may be drawn there. */
+  readonly errIsTTY: boolean;
+}
+
+/** Formats of `list`. */
+export const LIST_FORMATS = ["table", "json", "ids"] as const;
+export type ListFormat = (typeof LIST_FORMATS)[number];
+
+/** Formats of `query`. */
+export const QUERY_FORMATS = ["table", "json", "csv"] as const;
+export type QueryFormat = (typeof QUERY_FORMATS)[number];
+
+// --- Go text/tabwriter ---
+
+export interface TabwriterOptions {
+  readonly minwidth: number;
+  readonly padding: number;
+  readonly padchar: string;
+}
+
+/** runsc list: tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0) (tabwidth 1 is unused with a space padchar). */
+export const RUNSC_LIST_TABWRITER: TabwriterOptions = { minwidth: 12, padding: 3, padchar: " " };
+
+interface Cell {
+  readonly text: string;
+  /** Width in runes (code points), as tabwriter counts. */
+  readonly width: number;
+}
+
+/**
+ * tabwrite formats text as Go's text/tabwriter (flags 0) does when all of it
+ * is written and then flushed: cells end at '\t' or '\v', lines at '\n' or
+ * '\f'; the last cell of a line is not part of a column; a column block is a
+ * run of consecutive lines with a cell in that column, as wide as its widest
+ * cell plus padding, at least minwidth; a line with no tab, or a '\f', ends
+ * every block (Go flushes there). '\f' is written as '\n'.
+ */
+export function tabwrite(text: string, options: TabwriterOptions): string {
+  const out: string[] = [];
+  let lines: Cell[][] = [];
+  let line: Cell[] = [];
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x09 || ch === 0x0b) {
+      line.push(cellOf(text.slice(start, i)));
+      start = i + 1;
+    } else if (ch === 0x0a || ch === 0x0c) {
+      line.push(cellOf(text.slice(start, i)));
+      start = i + 1;
+      lines.push(line);
+      const cells = line.length;
+      line = [];
+      if (ch === 0x0c || cells === 1) {
+        formatBlock(lines, options, out, true);
+        lines = [];
+      }
+    }
+  }
+  if (start < text.length) line.push(cellOf(text.slice(start)));
+  if (line.length > 0) lines.push(line);
+  // A partial last line (no '\n' after it) is written without one.
+  formatBlock(lines, options, out, line.length === 0);
+  return out.join("");
+}
+
+function cellOf(text: string): Cell {
+  return { text, width: runeCount(text) };
+}
+
+function runeCount(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // The second half of a surrogate pair is part of the same rune.
+    if (!(c >= 0xdc00 && c <= 0xdfff && i > 0 && isHighSurrogate(s.charCodeAt(i - 1)))) n++;
+  }
+  return n;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+/** formatBlock is Go's Writer.format from column 0 over `lines`, then writeLines. */
+function formatBlock(lines: Cell[][], o: TabwriterOptions, out: string[], allTerminated: boolean): void {
+  const widths: number[] = [];
+  const write = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const cells = lines[i]!;
+      cells.forEach((c, j) => {
+        out.push(c.text);
+        if (j < widths.length) out.push(o.padchar.repeat(Math.max(0, widths[j]! - c.width)));
+      });
+      if (allTerminated || i + 1 < lines.length) out.push("\n");
+    }
+  };
+  const format = (line0: number, line1: number): void => {
+    const column = widths.length;
+    let first = line0;
+    for (let i = line0; i < line1; i++) {
+      if (column >= lines[i]!.length - 1) continue;
+      write(first, i);
+      first = i;
+      let width = o.minwidth;
+      for (; i < line1 && column < lines[i]!.length - 1; i++) {
+        width = Math.max(width, lines[i]![column]!.width + o.padding);
+      }
+      widths.push(width);
+      format(first, i);
+      widths.pop();
+      first = i;
+      i--; // the for loop's i++ must not skip the line that ended the block
+    }
+    write(first, line1);
+  };
+  format(0, lines.length);
+}
+
+// --- runsc list / runsc state ---
+
+/** specs.Version of the runtime-spec runsc vendors: the `ociVersion` runsc list and state print. */
+export const OCI_VERSION = "1.2.1";
+
+/** The fields of an OCI specs.State, as runsc's Container.State() fills them. */
+export interface OciState {
+  readonly id: string;
+  readonly status: string;
+  /** The sandbox PID, -1 unless created/running/paused (runsc's SandboxPid). */
+  readonly pid: number;
+  readonly bundle: string;
+}
+
+/**
+ * ociStateJson is json.Marshal(specs.State): compact, Go escaping, `pid`
+ * omitted when 0 and `annotations` when empty (both omitempty).
+ * `annotationsJson` is the Go encoding of the annotations map (sorted keys).
+ */
+export function ociStateJson(s: OciState, annotationsJson: string): string {
+  const pid = s.pid === 0 ? "" : `"pid":${s.pid},`;
+  const annotations = annotationsJson === "{}" || annotationsJson === "" ? "" : `,"annotations":${annotationsJson}`;
+  return `{"ociVersion":"${OCI_VERSION}","id":${encodeGoString(s.id)},"status":${encodeGoString(s.status)},${pid}"bundle":${encodeGoString(s.bundle)}${annotations}}`;
+}
+
+/** ociStateIndented is json.MarshalIndent(specs.State, "", "  ") plus the newline runsc state prints. */
+export function ociStateIndented(s: OciState, annotations: Readonly<Record<string, string>>): string {
+  const doc: JsonObject = new Map();
+  doc.set("ociVersion", OCI_VERSION);
+  doc.set("id", s.id);
+  doc.set("status", s.status);
+  if (s.pid !== 0) doc.set("pid", new JsonNumber(String(s.pid)));
+  doc.set("bundle", s.bundle);
+  const keys = Object.keys(annotations).sort(compareUtf8);
+  if (keys.length > 0) doc.set("annotations", new Map(keys.map((k) => [k, annotations[k]!])));
+  return `${encodeGoJsonIndent(doc, "  ")}\n`;
+}
+
+/** Go sorts map keys by their UTF-8 bytes; UTF-16 order differs only past U+FFFF. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+export interface ListRow extends OciState {
+  readonly createdAt: string;
+  readonly owner: string;
+}
+
+/** runsc list's table: header, then one row per container, through the tabwriter. */
+export function runscListTable(rows: readonly ListRow[]): string {
+  const parts = ["ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n"];
+  for (const r of rows) {
+    parts.push(`${r.id}\t${r.pid}\t${r.status}\t${r.bundle}\t${goRfc3339Nano(r.createdAt)}\t${r.owner}\n`);
+  }
+  return tabwrite(parts.join(""), RUNSC_LIST_TABWRITER);
+}
+
+/** Go's zero time.Time: what a state file without createdAt decodes to. */
+const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
+const RFC3339 = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * goRfc3339Nano is what Go prints for t.Format(time.RFC3339Nano) after
+ * decoding `text` into a time.Time: at most nine fraction digits with
+ * trailing zeros (and a bare dot) dropped, and "Z" for any zero offset.
+ * "" (a missing or null createdAt) is Go's zero time; text that is not
+ * RFC 3339 is returned as is (runsc could not have loaded that file).
+ */
+export function goRfc3339Nano(text: string): string {
+  if (text === "") return GO_ZERO_TIME;
+  const m = RFC3339.exec(text);
+  if (!m) return text;
+  const fraction = (m[2] ?? "").slice(0, 9).replace(/0+$/, "");
+  const zone = m[3] === "+00:00" || m[3] === "-00:00" ? "Z" : m[3];
+  return `${m[1]}${fraction ? `.${fraction}` : ""}${zone}`;
+}
+
+// --- query results ---
+
+/** display turns one SQLite value into table or CSV text: NULL is "NULL" in tables, empty in CSV. */
+function displayValue(v: unknown, nullText: string): string {
+  if (v === null || v === undefined) return nullText;
+  if (Buffer.isBuffer(v)) return `x'${v.toString("hex")}'`;
+  return String(v);
+}
+
+/**
+ * queryTable aligns columns with two spaces between them (the tabwriter with
+ * minwidth 0, padding 2), the last column unpadded. Tabs and newlines inside values are shown as \t
+ * and \n so every row stays one line.
+ */
+export function queryTable(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  const clean = (s: string) =>
+    s.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
+  const lines = [columns.map(clean).join("\t")];
+  for (const row of rows) lines.push(columns.map((c) => clean(displayValue(row[c], "NULL"))).join("\t"));
+  // The last cell of a line is not a column, so the last column is not padded.
+  return tabwrite(lines.map((l) => `${l}\n`).join(""), { minwidth: 0, padding: 2, padchar: " " });
+}
+
+/**
+ * queryJson is one JSON array of row objects, keys in column order, plus a
+ * newline. Integers past 2^53 (bigint) keep every digit; BLOBs are hex strings.
+ */
+export function queryJson(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  const parts = rows.map((row) => `{${columns.map((c) => `${JSON.stringify(c)}:${jsonValue(row[c])}`).join(",")}}`);
+  return `[${parts.join(",")}]\n`;
+}
+
+function jsonValue(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "bigint") return v.toString();
+  if (Buffer.isBuffer(v)) return JSON.stringify(v.toString("hex"));
+  return JSON.stringify(v);
+}
+
+/**
+ * queryCsv is RFC 4180 CSV with a header line and "\n" line ends: a field is
+ * quoted when it holds a comma, a quote, CR or LF, quotes doubled. NULL is an
+ * empty field.
+ */
+export function queryCsv(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = [columns.map(field).join(",")];
+  for (const row of rows) lines.push(columns.map((c) => field(displayValue(row[c], ""))).join(","));
+  return `${lines.join("\n")}\n`;
+}
+
+/** jsonLine is one value as compact JSON plus a newline. */
+export function jsonLine(value: unknown): string {
+  return `${JSON.stringify(value)}\n`;
+}
