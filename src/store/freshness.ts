@@ -95,8 +95,24 @@ export class NameTracker {
     this.#useInotify = useInotify;
   }
 
-  /** ensureFresh makes the rows' names reflect every change completed before the call. */
-  ensureFresh(): void {
+  /**
+   * ensureFresh makes the rows' names reflect every change completed before
+   * the call. Returns false when the index could not be written (another
+   * writer held it past the busy timeout, a full disk): the caller must then
+   * answer from the directory itself, and the next call starts over.
+   */
+  ensureFresh(): boolean {
+    try {
+      this.#bringInLine();
+      return true;
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.close(); // events drained but not applied are lost: the next call rescans
+      return false;
+    }
+  }
+
+  #bringInLine(): void {
     if (this.#watch === undefined) {
       this.#start();
       return;
@@ -183,4 +199,9 @@ export class NameTracker {
     if (st === undefined) return false; // removed again; its IN_DELETE follows
     return !sameFile(st, row.file);
   }
+}
+
+function isSqliteError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_");
 }

@@ -17,8 +17,10 @@ import {
   type SandboxId,
 } from "../ids/id.js";
 import { openReadonlyDatabase, type SqliteDatabase } from "../index/database.js";
+import type { NameIndex } from "../index/name-index.js";
 import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
 import { rowValues } from "../index/rows.js";
+import { ScanIndex } from "../index/scan-index.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import { checkedStatus, type Liveness } from "../liveness/liveness.js";
 import { acquireLock, type LockWait } from "../lock/flock.js";
@@ -106,8 +108,7 @@ export class Store {
   resolve(prefix: string, options: ResolveOptions = {}): { containerId: ContainerId; sandboxId: SandboxId } {
     const p = parsePrefix(prefix);
     const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
-    this.#fresh();
-    return resolveIn(this.#index, p, sandbox) as { containerId: ContainerId; sandboxId: SandboxId };
+    return resolveIn(this.#nameIndex(), p, sandbox) as { containerId: ContainerId; sandboxId: SandboxId };
   }
 
   /**
@@ -305,6 +306,12 @@ export class Store {
     this.#names.ensureFresh();
   }
 
+  /** #nameIndex: the index when it is current, else (it could not be written) runsc's directory scan. */
+  #nameIndex(): NameIndex {
+    this.#open();
+    return this.#names.ensureFresh() ? this.#index : new ScanIndex(this.root);
+  }
+
   async #freshContents(fresh: boolean): Promise<void> {
     this.#fresh();
     await this.#contents.ensure(fresh, this.#lockTimeoutMs());
@@ -323,12 +330,8 @@ export class Store {
     if (!options.exact) return this.resolve(id, options);
     const cid = parseContainerId(id);
     const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
-    this.#fresh();
-    return resolveIn(
-      { withPrefix: (p, s) => this.#index.exact(p, s), exact: (p, s) => this.#index.exact(p, s) },
-      cid,
-      sandbox,
-    ) as {
+    const index = this.#nameIndex();
+    return resolveIn({ withPrefix: (p, s) => index.exact(p, s), exact: (p, s) => index.exact(p, s) }, cid, sandbox) as {
       containerId: ContainerId;
       sandboxId: SandboxId;
     };
