@@ -1,6 +1,6 @@
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
-import { openIndexDatabase } from "../index/database.js";
+import { openIndexDatabase, removeDatabaseFiles } from "../index/database.js";
 import { SqliteIndex } from "../index/sqlite-index.js";
 import type { LockWait } from "../lock/flock.js";
 import { Store } from "./store.js";
@@ -56,7 +56,6 @@ export function openStore(options: OpenStoreOptions): Store {
   const root = path.resolve(options.root);
   const indexPath = path.resolve(options.index ?? path.join(root, INDEX_DIR, "index.db"));
   const lockWait: LockWait = lockTimeoutMs === undefined ? "block" : { timeoutMs: lockTimeoutMs };
-  const { db } = openIndexDatabase(indexPath);
   return new Store(
     {
       root,
@@ -66,8 +65,25 @@ export function openStore(options: OpenStoreOptions): Store {
       readonly: options.readonly === true,
       inotify: options.inotify !== false,
     },
-    new SqliteIndex(db),
+    openIndex(indexPath),
   );
+}
+
+/**
+ * openIndex opens the database and prepares every statement. A file that
+ * claims our schema version but lacks a column (hand-edited, or from a
+ * development build) fails to prepare: it is recreated like a corrupt one.
+ */
+function openIndex(indexPath: string): SqliteIndex {
+  const { db } = openIndexDatabase(indexPath);
+  try {
+    return new SqliteIndex(db);
+  } catch (e) {
+    db.close();
+    if (!String((e as { code?: unknown }).code).startsWith("SQLITE_")) throw e;
+    removeDatabaseFiles(indexPath);
+    return new SqliteIndex(openIndexDatabase(indexPath).db);
+  }
 }
 
 function invalidOption(message: string): RunscIndexError {
