@@ -10,13 +10,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import { reconcile, refreshFiles } from "../reconcile/reconcile.js";
+import { waitForWatcher } from "../watch/vouch.js";
 import type { NameTracker } from "./freshness.js";
 
-/** How long a caller waits for a live watcher to drain before doing the pass itself. */
-const WATCHER_WAIT_MS = 200;
 const DIRTY_MARKER = "dirty";
 
 export class ContentFreshness {
@@ -41,7 +39,7 @@ export class ContentFreshness {
   async ensure(fresh: boolean, lockTimeoutMs: number): Promise<void> {
     const callStartMs = Date.now();
     if (fs.existsSync(this.#dirtyMarker)) return this.#fullPass(lockTimeoutMs);
-    if (fresh && this.#baseline !== this.#names.generation && !(await this.#watcherVouches(callStartMs))) {
+    if (fresh && this.#baseline !== this.#names.generation && !(await waitForWatcher(this.#index.meta, callStartMs))) {
       return this.#fullPass(lockTimeoutMs);
     }
     await this.readPending(lockTimeoutMs);
@@ -87,26 +85,5 @@ export class ContentFreshness {
     const generation = this.#names.generation;
     await reconcile(this.#root, this.#index, { lockTimeoutMs });
     this.noteFullPass(generation);
-  }
-
-  /** A live watcher process vouches for contents once it drained after the call began. */
-  async #watcherVouches(callStartMs: number): Promise<boolean> {
-    const deadline = callStartMs + WATCHER_WAIT_MS;
-    for (;;) {
-      const pid = Number(this.#index.meta.get("watcher_pid"));
-      if (!pid || pid === process.pid || !isAlive(pid)) return false;
-      if (Number(this.#index.meta.get("watcher_drained_at_ms")) >= callStartMs) return true;
-      if (Date.now() > deadline) return false;
-      await sleep(5);
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -19,6 +19,7 @@ import { sameFile } from "../index/rows.js";
 import { compareCandidates, listRoot } from "../index/scan-index.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import { CHANGED_MASK, DirectoryWatch, REMOVED_MASK } from "../watch/inotify.js";
+import { waitForWatcherSync } from "../watch/vouch.js";
 
 export const RACY_NS = 20_000_000n;
 
@@ -40,7 +41,11 @@ export function isTrustedSync(index: SqliteIndex, now: DirStamp): boolean {
   const mtime = index.meta.get("names_mtime_ns");
   const readAt = index.meta.get("names_synced_at_ns");
   if (mtime === undefined || readAt === undefined) return false;
-  return BigInt(mtime) === now.mtimeNs && BigInt(readAt) - now.mtimeNs > RACY_NS;
+  return BigInt(mtime) === now.mtimeNs && !isRacy({ mtimeNs: now.mtimeNs, readAtNs: BigInt(readAt) });
+}
+
+export function isRacy(stamp: DirStamp): boolean {
+  return stamp.readAtNs - stamp.mtimeNs <= RACY_NS;
 }
 
 export function recordSync(index: SqliteIndex, stamp: DirStamp): void {
@@ -53,7 +58,10 @@ export function recordSync(index: SqliteIndex, stamp: DirStamp): void {
  * listing: new names become pending rows, vanished ones are removed.
  * Returns how many rows were added and removed.
  */
-export function syncNamesFromListing(index: SqliteIndex, root: string): { added: number; removed: number } {
+export function syncNamesFromListing(
+  index: SqliteIndex,
+  root: string,
+): { added: number; removed: number; racyMtimeNs: bigint | undefined } {
   const stamp = stampDirectory(root);
   const onDisk = new Map<string, Candidate>();
   for (const name of listRoot(root)) {
@@ -70,7 +78,7 @@ export function syncNamesFromListing(index: SqliteIndex, root: string): { added:
     }
     for (const ids of [...onDisk.values()].sort(compareCandidates)) index.notePending(ids);
     recordSync(index, stamp);
-    return { added: onDisk.size, removed };
+    return { added: onDisk.size, removed, racyMtimeNs: isRacy(stamp) ? stamp.mtimeNs : undefined };
   });
 }
 
@@ -83,6 +91,8 @@ export class NameTracker {
   readonly #index: SqliteIndex;
   #watch: DirectoryWatch | undefined;
   #generation = 0;
+  /** The mtime of a sync we recorded racily, to record again once settled. */
+  #racyMtimeNs: bigint | undefined;
   /** Called with each changed or removed state-file name after it is applied (for watch --json). */
   onChange: ((kind: "changed" | "removed", ids: Candidate) => void) | undefined;
 
@@ -118,7 +128,10 @@ export class NameTracker {
       return;
     }
     const first = this.#watch.drain();
-    if (first.events.length === 0 && !first.lost) return;
+    if (first.events.length === 0 && !first.lost) {
+      this.#settleRacySync();
+      return;
+    }
     // Something changed: read the mtime, then drain the rest, so the recorded
     // sync covers every change that mtime can stand for.
     const stamp = stampDirectory(this.#root);
@@ -131,6 +144,7 @@ export class NameTracker {
       this.#apply([...first.events, ...rest.events]);
       recordSync(this.#index, stamp);
     });
+    this.#racyMtimeNs = isRacy(stamp) ? stamp.mtimeNs : undefined;
   }
 
   /**
@@ -163,13 +177,31 @@ export class NameTracker {
   }
 
   #start(): void {
+    const callStartMs = Date.now();
     this.#generation++;
     try {
       if (this.#useInotify) this.#watch = new DirectoryWatch(this.#root);
     } catch {
       this.#watch = undefined; // no root yet: nothing to watch; every call checks again
     }
-    if (!isTrustedSync(this.#index, stampDirectory(this.#root))) syncNamesFromListing(this.#index, this.#root);
+    const stamp = stampDirectory(this.#root);
+    if (isTrustedSync(this.#index, stamp)) return;
+    // Without a watch of our own, a live watcher process can vouch instead of a rescan.
+    if (this.#watch === undefined && waitForWatcherSync(this.#index.meta, callStartMs)) return;
+    this.#racyMtimeNs = syncNamesFromListing(this.#index, this.#root).racyMtimeNs;
+  }
+
+  /**
+   * A sync recorded within RACY_NS of its mtime is not trusted by other
+   * processes. While our watch shows nothing changed since, record it again
+   * once the moment has passed, so they can trust it.
+   */
+  #settleRacySync(): void {
+    if (this.#racyMtimeNs === undefined) return;
+    const stamp = stampDirectory(this.#root);
+    if (isRacy(stamp)) return;
+    if (stamp.mtimeNs === this.#racyMtimeNs) this.#index.write(() => recordSync(this.#index, stamp));
+    this.#racyMtimeNs = undefined;
   }
 
   #restart(): void {

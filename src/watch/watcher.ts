@@ -4,7 +4,8 @@
  * `meta` when it last drained. Other processes (the CLI) trust the index
  * without a rescan once that time is later than the start of their call.
  */
-import type { Candidate } from "../errors.js";
+import fs from "node:fs";
+import { type Candidate, RunscIndexError } from "../errors.js";
 import type { Store } from "../store/store.js";
 
 export interface WatchOptions {
@@ -34,7 +35,14 @@ export class Watcher {
   static async start(store: Store, options: WatchOptions = {}): Promise<Watcher> {
     const w = new Watcher(store, options);
     store.names.onChange = options.onChange;
+    fs.mkdirSync(store.root, { recursive: true, mode: 0o711 }); // as runsc creates it: there must be a directory to watch
     await store.reconcile();
+    if (Number.isNaN(store.names.generation)) {
+      throw new RunscIndexError(
+        "ERR_INVALID_ARGUMENT",
+        `watching "${store.root}" needs inotify: open the store without inotify: false, on an existing root`,
+      );
+    }
     store.index.meta.set("watcher_pid", process.pid);
     await w.#tick();
     w.#timer = setInterval(() => void w.#tick(), options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS);
