@@ -124,6 +124,8 @@ function newerSchema(file: string, version: number): RunscIndexError {
 function isUnusableIndex(e: unknown): boolean {
   if (e instanceof HalfMigratedError) return true;
   if (!(e instanceof Error)) return false;
+  // drizzle's migrator wraps SQLite's error in one without a code.
+  if ((e as { code?: unknown }).code === undefined && e.cause !== undefined) return isUnusableIndex(e.cause);
   const code = (e as { code?: unknown }).code;
   if (typeof code === "string" && /^SQLITE_(NOTADB|CORRUPT|CANTOPEN|IOERR_SHORT_READ)/.test(code)) return true;
   // A migration that finds its tables already there: a half-migrated index.

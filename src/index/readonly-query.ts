@@ -1,9 +1,10 @@
 /**
- * Ad-hoc SQL for users, on a read-only connection. Three fences: the
- * connection is opened read-only with query_only on; the statement must be
- * one that SQLite itself reports read-only; and it must start with SELECT,
- * WITH, VALUES or EXPLAIN (sqlite3_stmt_readonly also says yes to ATTACH,
- * DETACH, BEGIN and some PRAGMAs, which change the connection).
+ * Ad-hoc SQL for users, on a read-only connection. Three fences: the text
+ * must start with SELECT, WITH or VALUES (after an optional EXPLAIN [QUERY
+ * PLAN]), checked before preparing, since SQLite applies some PRAGMAs while
+ * preparing them; the statement must be one SQLite itself reports read-only
+ * (it also says yes to ATTACH, DETACH and BEGIN, hence the first fence); and
+ * the connection is opened read-only with query_only on.
  */
 import { RunscIndexError } from "../errors.js";
 import type { SqliteDatabase } from "./database.js";
@@ -15,22 +16,18 @@ export interface QueryResult {
   readonly rows: readonly Record<string, unknown>[];
 }
 
-const ALLOWED_START = /^(select|with|values|explain)\b/i;
+/** Checked before preparing: SQLite applies some PRAGMAs while it prepares them. */
+const ALLOWED_START = /^(explain(\s+query\s+plan)?\s+)?(select|with|values)\b/i;
 
 export function runReadonlyQuery(db: SqliteDatabase, sql: string, params: QueryParams = []): QueryResult {
+  if (!ALLOWED_START.test(stripLeadingComments(sql))) throw notReadOnly(sql);
   let stmt: ReturnType<SqliteDatabase["prepare"]>;
   try {
     stmt = db.prepare(sql);
   } catch (e) {
     throw queryError(sql, e);
   }
-  const head = stripLeadingComments(sql);
-  if (!stmt.readonly || !ALLOWED_START.test(head) || !stmt.reader) {
-    throw new RunscIndexError(
-      "ERR_READONLY_QUERY",
-      `query ${excerpt(sql)} is not a read-only SELECT: the index is read-only here`,
-    );
-  }
+  if (!stmt.readonly || !stmt.reader) throw notReadOnly(sql);
   try {
     const all = stmt.all.bind(stmt) as (...args: unknown[]) => Record<string, unknown>[];
     const rows = Array.isArray(params) ? all(...params) : all(params);
@@ -38,6 +35,13 @@ export function runReadonlyQuery(db: SqliteDatabase, sql: string, params: QueryP
   } catch (e) {
     throw queryError(sql, e);
   }
+}
+
+function notReadOnly(sql: string): RunscIndexError {
+  return new RunscIndexError(
+    "ERR_READONLY_QUERY",
+    `query ${excerpt(sql)} is not a read-only SELECT: the index is read-only here`,
+  );
 }
 
 function queryError(sql: string, e: unknown): RunscIndexError {

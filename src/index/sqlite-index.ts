@@ -16,7 +16,7 @@ export interface IndexedFile extends Candidate {
   /** null while the row was never read (a name seen by a sync) or could not be stat'ed. */
   readonly file: FileInfo | null;
   readonly pending: boolean;
-  /** The file must be read again: pending, or read within RACY_MS of its mtime. */
+  /** The file must be read again: pending, invalid (to keep reporting it), or read within RACY_MS of its mtime. */
   readonly mustRead: boolean;
 }
 
@@ -175,7 +175,8 @@ function prepareStatements(db: Database.Database) {
   const rangeSql =
     "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id >= ? AND container_id < ?";
   const fileSql = `SELECT container_id || '_sandbox:' || sandbox_id || '.state', container_id, sandbox_id, file_size,
-    file_mtime_ms, file_ctime_ms, file_ino, pending, pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
+    file_mtime_ms, file_ctime_ms, file_ino, pending,
+    pending OR status IS NULL OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
     FROM containers`;
   return {
     range: db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),

@@ -17,7 +17,7 @@ parentPort?.on("message", (req: ParseRequest) => {
   const results: ReadResult[] = [];
   for (const name of req.names) {
     const ids = parseStateFileName(name);
-    if (ids === undefined) results.push({ kind: "invalid", name, reason: "file name does not parse" });
+    if (ids === undefined) results.push({ kind: "invalid", name, reason: "file name does not parse", torn: false });
     else results.push(readIndexRow(req.root, name, ids, req.withState));
   }
   parentPort?.postMessage(results);

@@ -8,7 +8,13 @@ import { readStateFile } from "../store/state-files.js";
 /** What reading one state file gave: a row, a reason it is invalid, or nothing (it vanished). */
 export type ReadResult =
   | { readonly kind: "row"; readonly name: string; readonly row: RowValues }
-  | { readonly kind: "invalid"; readonly name: string; readonly reason: string }
+  | {
+      readonly kind: "invalid";
+      readonly name: string;
+      readonly reason: string;
+      /** It did not parse (empty, cut short, not UTF-8): what a write in progress looks like. */
+      readonly torn: boolean;
+    }
   | { readonly kind: "gone"; readonly name: string };
 
 /**
@@ -27,11 +33,17 @@ export function readIndexRow(root: string, name: string, ids: FileIds, withState
         kind: "invalid",
         name,
         reason: `IDs inside (${f.containerId}, sandbox ${f.sandboxId}) do not match the file name`,
+        torn: false,
       };
     }
     return { kind: "row", name, row: rowValues(f, file.info, withState ? file.text : undefined) };
   } catch (e) {
-    if (e instanceof CorruptStateError) return { kind: "invalid", name, reason: e.reason };
+    if (e instanceof CorruptStateError) return { kind: "invalid", name, reason: e.reason, torn: looksTorn(e.reason) };
     throw e;
   }
+}
+
+/** The reasons a partly written file gives; type errors and the rest come from whole files. */
+function looksTorn(reason: string): boolean {
+  return reason === "empty file" || reason.startsWith("invalid JSON") || reason === "not valid UTF-8";
 }

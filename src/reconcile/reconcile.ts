@@ -54,7 +54,8 @@ export async function reconcile(
   const { names, badNames } = classifyNames(listRoot(root));
   const indexed = index.indexedFiles();
   const nowMs = Number(stamp.readAtNs / 1_000_000n);
-  const toRead = options.full ? names : changedFiles(root, names, indexed, nowMs);
+  const vanished = new Set<string>();
+  const toRead = options.full ? names : changedFiles(root, names, indexed, nowMs, vanished);
   const counts = { added: 0, updated: 0, removed: 0, invalid: 0 };
   const invalid = new Map<string, string>(badNames);
 
@@ -63,7 +64,7 @@ export async function reconcile(
   index.write(() => {
     const present = new Set(names);
     for (const [key, row] of indexed) {
-      if (!present.has(key)) {
+      if (!present.has(key) || vanished.has(key)) {
         index.remove(row);
         counts.removed++;
       }
@@ -78,7 +79,7 @@ export async function reconcile(
     full: options.full === true,
     scanned: names.length,
     ...counts,
-    unchanged: names.length - toRead.length,
+    unchanged: names.length - toRead.length - vanished.size,
     invalid: invalid.size,
     invalidFiles: [...invalid].map(([name, reason]) => ({ name, reason })),
     durationMs: performance.now() - started,
@@ -107,6 +108,7 @@ function changedFiles(
   names: readonly string[],
   indexed: Map<string, IndexedFile>,
   nowMs: number,
+  vanished: Set<string>,
 ): string[] {
   const out: string[] = [];
   const dir = `${root}/`;
@@ -117,7 +119,10 @@ function changedFiles(
       continue;
     }
     const st = fs.lstatSync(dir + name, { throwIfNoEntry: false });
-    if (st === undefined) continue; // removed since the listing: handled as gone below
+    if (st === undefined) {
+      vanished.add(name); // removed since the listing
+      continue;
+    }
     if (!sameFile(st, row.file) || nowMs - st.mtimeMs <= RACY_MS) out.push(name);
   }
   return out;
@@ -154,7 +159,7 @@ async function readAndApply(
   invalid: Map<string, string>,
   options: ReconcileOptions,
 ): Promise<void> {
-  const apply = makeApplier(root, index, indexed, counts, invalid, options);
+  const apply = makeApplier(root, index, indexed, counts, invalid, names.length, options);
   if (names.length >= WORKER_THRESHOLD) await readInWorkers(root, names, options.withState === true, apply.batch);
   else await readHere(root, names, options.withState === true, apply.batch);
   await apply.retryUnderLock();
@@ -182,11 +187,11 @@ function makeApplier(
   indexed: Map<string, IndexedFile>,
   counts: Counts,
   invalid: Map<string, string>,
+  total: number,
   options: ReconcileOptions,
 ) {
   const suspects: string[] = [];
   let done = 0;
-  const total = indexed.size;
   const write = (r: ReadResult) => {
     if (r.kind === "row") {
       index.upsert(r.row);
@@ -196,7 +201,7 @@ function makeApplier(
       invalid.delete(r.name);
     } else if (r.kind === "gone") {
       const ids = parseStateFileName(r.name);
-      if (ids) index.remove(ids);
+      if (ids && index.remove(ids) && indexed.has(r.name)) counts.removed++;
     } else {
       const ids = parseStateFileName(r.name);
       const st = fs.lstatSync(path.join(root, r.name), { throwIfNoEntry: false });
@@ -208,36 +213,42 @@ function makeApplier(
     batch(results: ReadResult[]): void {
       index.write(() => {
         for (const r of results) {
-          // A torn in-place write by runsc reads as invalid: believe it only under the lock.
-          if (r.kind === "invalid" && parseStateFileName(r.name)) suspects.push(r.name);
+          // A torn in-place write by runsc does not parse: believe that only under the lock.
+          if (r.kind === "invalid" && r.torn) suspects.push(r.name);
           else write(r);
         }
       });
       done += results.length;
-      options.onProgress?.(done, Math.max(total, done));
+      options.onProgress?.(done, total);
     },
     async retryUnderLock(): Promise<void> {
       for (const name of suspects.splice(0)) {
         const ids = parseStateFileName(name)!;
-        const result = await readLocked(root, name, ids, options);
+        const result = await readUnderLock(root, name, ids, options);
         index.write(() => write(result));
       }
     },
   };
 }
 
-async function readLocked(root: string, name: string, ids: FileIds, options: ReconcileOptions): Promise<ReadResult> {
+/**
+ * readUnderLock re-reads a file that did not parse while holding its lock,
+ * so a writer's in-place write is complete. With no lock file there is no
+ * writer (runsc holds the lock for every write): the read stands.
+ */
+async function readUnderLock(root: string, name: string, ids: FileIds, options: ReconcileOptions): Promise<ReadResult> {
   const lockPath = path.join(root, lockFileName(ids.containerId, ids.sandboxId));
-  let lock: Awaited<ReturnType<typeof acquireLock>>;
+  let lock: Awaited<ReturnType<typeof acquireLock>> | undefined;
   try {
-    lock = await acquireLock(lockPath, { timeoutMs: options.lockTimeoutMs ?? 5_000 });
+    lock = await acquireLock(lockPath, { timeoutMs: options.lockTimeoutMs ?? 5_000 }, { create: false });
   } catch (e) {
-    if (e instanceof RunscIndexError) return { kind: "invalid", name, reason: `unreadable and ${e.message}` };
-    throw e;
+    if (!(e instanceof RunscIndexError)) throw e;
+    if (e.code !== "ERR_NOT_FOUND")
+      return { kind: "invalid", name, reason: `unreadable and ${e.message}`, torn: false };
   }
   try {
     return readIndexRow(root, name, ids, options.withState === true);
   } finally {
-    lock.release();
+    lock?.release();
   }
 }

@@ -54,14 +54,20 @@ function request(worker: Worker, req: ParseRequest): Promise<ReadResult[]> {
   });
 }
 
+/** Small heaps: a worker holds one batch at a time; this keeps a full pass within its RSS budget. */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 };
+
 /**
- * Under the TypeScript sources (tests run them through tsx/vite) the worker
- * is a .ts file and needs tsx's loader; the built package runs plain .js.
+ * Under the TypeScript sources (tests run them through tsx or vite) the
+ * worker is a .ts file: it registers tsx's loader first, since Node 20 does
+ * not pass `--import` on to worker threads. The built package runs plain .js.
  */
 function spawnWorker(): Worker {
-  const isTs = import.meta.url.endsWith(".ts");
-  const url = new URL(isTs ? "./parse-worker.ts" : "./parse-worker.js", import.meta.url);
-  // Small heaps: a worker holds one batch at a time; this keeps a full pass within its RSS budget.
-  const resourceLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 };
-  return new Worker(url, isTs ? { execArgv: ["--import", "tsx"], resourceLimits } : { resourceLimits });
+  if (!import.meta.url.endsWith(".ts")) {
+    return new Worker(new URL("./parse-worker.js", import.meta.url), { resourceLimits: RESOURCE_LIMITS });
+  }
+  const worker = new URL("./parse-worker.ts", import.meta.url).href;
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(worker)}); })`;
+  return new Worker(boot, { eval: true, resourceLimits: RESOURCE_LIMITS });
 }

@@ -22,32 +22,36 @@ export interface StopSignals {
  * and the watch goes on. Throws ERR_INDEX_SCHEMA, ERR_IO (at start only).
  */
 export async function watch(options: WatchCommandOptions, io: Io, signals: StopSignals = process): Promise<void> {
-  await withStore(options, { inotify: true }, async (store) => {
-    const watcher = await store.watch({
-      ...(options.interval === undefined ? {} : { intervalMs: options.interval }),
-      onChange: (kind, ids) =>
-        io.out(
-          options.json
-            ? `${JSON.stringify({ event: kind, containerId: ids.containerId, sandboxId: ids.sandboxId })}\n`
-            : `${kind} ${ids.containerId} (sandbox ${ids.sandboxId})\n`,
-        ),
-      onError: (e) => io.err(`runsc-index: watch: ${oneLine(e)}\n`),
-    });
-    try {
-      io.err(`watching ${store.root} (stop with Ctrl-C)\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          signals.off("SIGINT", stop);
-          signals.off("SIGTERM", stop);
-          resolve();
-        };
-        signals.once("SIGINT", stop);
-        signals.once("SIGTERM", stop);
-      });
-    } finally {
-      await watcher.stop();
-    }
+  // Listen before starting: a signal during the initial pass ends the watch as soon as it is up.
+  let stop = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
   });
+  signals.once("SIGINT", stop);
+  signals.once("SIGTERM", stop);
+  try {
+    await withStore(options, { inotify: true }, async (store) => {
+      const watcher = await store.watch({
+        ...(options.interval === undefined ? {} : { intervalMs: options.interval }),
+        onChange: (kind, ids) =>
+          io.out(
+            options.json
+              ? `${JSON.stringify({ event: kind, containerId: ids.containerId, sandboxId: ids.sandboxId })}\n`
+              : `${kind} ${ids.containerId} (sandbox ${ids.sandboxId})\n`,
+          ),
+        onError: (e) => io.err(`runsc-index: watch: ${oneLine(e)}\n`),
+      });
+      try {
+        io.err(`watching ${store.root} (stop with Ctrl-C)\n`);
+        await stopped;
+      } finally {
+        await watcher.stop();
+      }
+    });
+  } finally {
+    signals.off("SIGINT", stop);
+    signals.off("SIGTERM", stop);
+  }
 }
 
 function oneLine(e: unknown): string {
