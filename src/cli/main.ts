@@ -130,8 +130,8 @@ Examples:
       `
 Examples:
   $ runsc-index list
-  ID          PID         STATUS      BUNDLE      CREATED     OWNER
-  ...
+  ID                                                                 PID         STATUS      BUNDLE   ...
+  9f447d269d738d512ac261a92210b711f11a1d3a0bd3d8e718849543981ecccd   412345      running     /run/... ...
   $ runsc-index list --status running --format json`,
     )
     .action(async (_opts, cmd: Command) => {
@@ -183,10 +183,10 @@ Examples:
   program
     .command("query")
     .description("run one read-only SQL statement on the index (see docs/sql.md)")
-    .argument("<sql>", "a SELECT, WITH, VALUES or EXPLAIN statement")
+    .argument("<sql>", "one SELECT, WITH or VALUES statement (EXPLAIN [QUERY PLAN] allowed)")
     .addOption(new Option("--format <format>", "output format").choices(QUERY_FORMATS).default("table"))
-    .option("--param <value>", "a value for the next ? placeholder (repeatable; bound as text)", collect, [])
-    .option("--named <key=value>", "a value for @key, :key or $key (repeatable; bound as text)", collect, [])
+    .option("--param <value>", "a value for the next ? placeholder (repeatable; bound as text)", collect)
+    .option("--named <key=value>", "a value for @key, :key or $key (repeatable; bound as text)", collect)
     .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
     .addHelpText(
       "after",
@@ -262,8 +262,8 @@ Example:
   return program;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function milliseconds(value: string): number {

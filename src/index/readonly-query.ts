@@ -29,13 +29,27 @@ export function runReadonlyQuery(db: SqliteDatabase, sql: string, params: QueryP
   }
   if (!stmt.readonly || !stmt.reader) throw notReadOnly(sql);
   try {
+    // Integers past 2^53 (inode numbers on some file systems) keep every digit, as bigint.
+    stmt.safeIntegers(true);
     const all = stmt.all.bind(stmt) as (...args: unknown[]) => Record<string, unknown>[];
-    const rows = Array.isArray(params) ? all(...params) : all(params);
+    const rows = (Array.isArray(params) ? all(...params) : all(params)).map(unbigRow);
     return { columns: stmt.columns().map((c) => c.name), rows };
   } catch (e) {
     throw queryError(sql, e);
   }
 }
+
+/** unbigRow turns the bigints that fit a number back into numbers. */
+function unbigRow(row: Record<string, unknown>): Record<string, unknown> {
+  for (const key in row) {
+    const v = row[key];
+    if (typeof v === "bigint" && v >= MIN_SAFE && v <= MAX_SAFE) row[key] = Number(v);
+  }
+  return row;
+}
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function notReadOnly(sql: string): RunscIndexError {
   return new RunscIndexError(

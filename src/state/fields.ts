@@ -85,7 +85,8 @@ function int(obj: JsonObject, key: string, path = ""): number {
 function annotationsOf(root: JsonObject): Record<string, string> {
   const spec = asObject(root.get("spec"), "spec");
   const annotations = spec && asObject(spec.get("annotations"), "spec.annotations");
-  const out: Record<string, string> = {};
+  // No prototype: an annotation named "__proto__" is an ordinary key, as in Go's map.
+  const out: Record<string, string> = Object.create(null);
   if (annotations === undefined) return out;
   for (const [k, v] of annotations) {
     if (typeof v !== "string") throw new FieldError(`"spec.annotations.${k}" is not a string: ${describe(v)}`);

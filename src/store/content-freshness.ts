@@ -11,7 +11,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { SqliteIndex } from "../index/sqlite-index.js";
-import { reconcile, refreshFiles } from "../reconcile/reconcile.js";
 import { waitForWatcher } from "../watch/vouch.js";
 import type { NameTracker } from "./freshness.js";
 
@@ -50,6 +49,7 @@ export class ContentFreshness {
     const pending = this.#index.pendingNames();
     if (pending.length === 0) return;
     const names = pending.map((c) => `${c.containerId}_sandbox:${c.sandboxId}.state`);
+    const { refreshFiles } = await import("../reconcile/reconcile.js");
     await refreshFiles(this.#root, this.#index, names, { lockTimeoutMs });
   }
 
@@ -83,6 +83,7 @@ export class ContentFreshness {
 
   async #fullPass(lockTimeoutMs: number): Promise<void> {
     const generation = this.#names.generation;
+    const { reconcile } = await import("../reconcile/reconcile.js");
     await reconcile(this.#root, this.#index, { lockTimeoutMs });
     this.noteFullPass(generation);
   }

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
 import { openIndexDatabase, removeDatabaseFiles } from "../index/database.js";
@@ -56,6 +57,8 @@ export function openStore(options: OpenStoreOptions): Store {
   const root = path.resolve(options.root);
   const indexPath = path.resolve(options.index ?? path.join(root, INDEX_DIR, "index.db"));
   const lockWait: LockWait = lockTimeoutMs === undefined ? "block" : { timeoutMs: lockTimeoutMs };
+  // The default index lives inside the root: create the root as runsc would (MkdirAll 0711) first.
+  if (options.index === undefined) fs.mkdirSync(root, { recursive: true, mode: 0o711 });
   return new Store(
     {
       root,

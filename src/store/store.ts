@@ -4,6 +4,9 @@
  * held; the files are the truth and the index a cache that is repaired, never
  * trusted over them.
  */
+// Modules that only async, less common calls need (reconcile and its worker
+// pool, watch, prune, doctor) are imported on first use: a one-shot
+// `runsc-index find` must not pay for loading them.
 import fs from "node:fs";
 import path from "node:path";
 import { type Candidate, notFound, RunscIndexError } from "../errors.js";
@@ -25,15 +28,15 @@ import type { SqliteIndex } from "../index/sqlite-index.js";
 import { checkedStatus, type Liveness } from "../liveness/liveness.js";
 import { acquireLock, type LockWait } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
-import { type ReconcileOptions, type ReconcileReport, reconcile } from "../reconcile/reconcile.js";
+import type { ReconcileOptions, ReconcileReport } from "../reconcile/reconcile.js";
 import { StateDocument } from "../state/document.js";
 import type { Status } from "../state/status.js";
-import { Watcher, type WatchOptions } from "../watch/watcher.js";
+import type { Watcher, WatchOptions } from "../watch/watcher.js";
 import { type Container, type ContainerSummary, summarize } from "./container.js";
 import { ContentFreshness } from "./content-freshness.js";
-import { type DoctorReport, doctor } from "./doctor.js";
+import type { DoctorReport } from "./doctor.js";
 import { NameTracker } from "./freshness.js";
-import { type PruneOptions, type PruneReport, prune } from "./prune.js";
+import type { PruneOptions, PruneReport } from "./prune.js";
 import { resolveIn } from "./resolve.js";
 import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "./state-files.js";
 
@@ -135,14 +138,16 @@ export class Store {
   async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
     const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
     await this.#freshContents(options.fresh ?? true);
-    const rows = this.#index.rows({ sandboxId: sandbox, status: options.status });
+    const rows = this.#index.rows({ sandboxId: sandbox });
     const rootCreatedAt = new Map(rows.filter((r) => r.isRoot).map((r) => [r.sandboxId, r.createdAt ?? ""]));
     const cache = new Map<string, Liveness>();
     const out: ContainerSummary[] = [];
     for (const row of rows) {
       if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
       const created = rootCreatedAt.get(row.sandboxId) ?? row.createdAt ?? "";
-      out.push(summarize(row as typeof row & { status: Status }, created, options.skipCheck === true, cache));
+      const summary = summarize(row as typeof row & { status: Status }, created, options.skipCheck === true, cache);
+      // The status filter applies to the status as reported, after the liveness check.
+      if (options.status === undefined || summary.status === options.status) out.push(summary);
     }
     return out;
   }
@@ -245,6 +250,7 @@ export class Store {
     this.#open();
     this.#names.watchOnly();
     const generation = this.#names.generation;
+    const { reconcile } = await import("../reconcile/reconcile.js");
     const report = await reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() });
     this.#contents.noteFullPass(generation);
     return report;
@@ -269,20 +275,23 @@ export class Store {
   }
 
   /** watch keeps the index live until the watcher is stopped; see watch/watcher.ts. */
-  watch(options: WatchOptions = {}): Promise<Watcher> {
+  async watch(options: WatchOptions = {}): Promise<Watcher> {
     this.#open();
+    const { Watcher } = await import("../watch/watcher.js");
     return Watcher.start(this, options);
   }
 
   /** prune removes orphan lock files and stale temporary files, each under its lock; never a state file. */
   async prune(options: PruneOptions = {}): Promise<PruneReport> {
     this.#open();
+    const { prune } = await import("./prune.js");
     return prune(this.root, options);
   }
 
   /** doctor checks the index's integrity and freshness and reports counts and invalid files. */
   async doctor(): Promise<DoctorReport> {
     this.#open();
+    const { doctor } = await import("./doctor.js");
     return doctor(this, this.#index);
   }
 
