@@ -6,16 +6,42 @@
  * Every function returns the raw result; errno is read right after the call,
  * before any other libc call can overwrite it.
  */
-import koffi from "koffi";
+import { createRequire } from "node:module";
 
-const libc = koffi.load("libc.so.6");
+type Koffi = typeof import("koffi");
+type Fn = (...args: unknown[]) => unknown;
 
-const flockFn = libc.func("int flock(int fd, int operation)");
-const inotifyInit1Fn = libc.func("int inotify_init1(int flags)");
-const inotifyAddWatchFn = libc.func("int inotify_add_watch(int fd, const char *pathname, uint32_t mask)");
-const readFn = libc.func("long read(int fd, _Out_ uint8_t *buf, size_t count)");
-const closeFn = libc.func("int close(int fd)");
-const sysconfFn = libc.func("long sysconf(int name)");
+interface Libc {
+  readonly koffi: Koffi;
+  readonly flock: Fn;
+  readonly inotifyInit1: Fn;
+  readonly inotifyAddWatch: Fn;
+  readonly read: Fn;
+  readonly close: Fn;
+  readonly sysconf: Fn;
+}
+
+let bound: Libc | undefined;
+
+/**
+ * libc binds the functions on first use: loading koffi costs ~9 ms, which a
+ * one-shot `runsc-index find` (no lock, no inotify) need not pay.
+ */
+function libc(): Libc {
+  if (bound !== undefined) return bound;
+  const koffi = createRequire(import.meta.url)("koffi") as Koffi;
+  const lib = koffi.load("libc.so.6");
+  bound = {
+    koffi,
+    flock: lib.func("int flock(int fd, int operation)"),
+    inotifyInit1: lib.func("int inotify_init1(int flags)"),
+    inotifyAddWatch: lib.func("int inotify_add_watch(int fd, const char *pathname, uint32_t mask)"),
+    read: lib.func("long read(int fd, _Out_ uint8_t *buf, size_t count)"),
+    close: lib.func("int close(int fd)"),
+    sysconf: lib.func("long sysconf(int name)"),
+  };
+  return bound;
+}
 
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
@@ -52,36 +78,36 @@ function call(fn: () => number): SyscallResult {
   for (;;) {
     const result = fn();
     if (result >= 0) return { result, errno: 0 };
-    const errno = koffi.errno();
+    const errno = libc().koffi.errno();
     if (errno !== EINTR) return { result, errno };
   }
 }
 
 /** flock applies flock(2) to fd; retried on EINTR. */
 export function flock(fd: number, operation: number): SyscallResult {
-  return call(() => flockFn(fd, operation) as number);
+  return call(() => libc().flock(fd, operation) as number);
 }
 
 export function inotifyInit1(flags: number): SyscallResult {
-  return call(() => inotifyInit1Fn(flags) as number);
+  return call(() => libc().inotifyInit1(flags) as number);
 }
 
 export function inotifyAddWatch(fd: number, path: string, mask: number): SyscallResult {
-  return call(() => inotifyAddWatchFn(fd, path, mask) as number);
+  return call(() => libc().inotifyAddWatch(fd, path, mask) as number);
 }
 
 /** readInto reads up to buf.length bytes; result is the byte count or -1 with errno (EAGAIN when empty). */
 export function readInto(fd: number, buf: Buffer): SyscallResult {
-  return call(() => Number(readFn(fd, buf, buf.length)));
+  return call(() => Number(libc().read(fd, buf, buf.length)));
 }
 
 export function closeFd(fd: number): SyscallResult {
-  return call(() => closeFn(fd) as number);
+  return call(() => libc().close(fd) as number);
 }
 
 /** clockTicksPerSecond is sysconf(_SC_CLK_TCK): the unit of /proc/<pid>/stat start times. */
 export function clockTicksPerSecond(): number {
-  const ticks = Number(sysconfFn(SC_CLK_TCK));
+  const ticks = Number(libc().sysconf(SC_CLK_TCK));
   return ticks > 0 ? ticks : 100;
 }
 
