@@ -19,13 +19,23 @@ const ID_PATTERN = /^[A-Za-z0-9_+.-]+$/;
 export const NAME_MAX = 255;
 /** `<cid>_sandbox:<sid>.state`: the longest name we build. */
 const STATE_NAME_OVERHEAD = "_sandbox:".length + ".state".length;
+/** The longest single ID: its state file name, with a one-character partner ID, fits in NAME_MAX. */
+const MAX_ID_LENGTH = NAME_MAX - STATE_NAME_OVERHEAD - 1;
 
-function checkId(kind: string, id: unknown): string {
+/** checkText: the alphabet and length every ID and prefix must have. */
+function checkText(kind: string, id: unknown): string {
   if (typeof id !== "string") throw invalid(kind, String(id), "not a string");
   if (id === "") throw invalid(kind, id, "empty");
   if (!ID_PATTERN.test(id)) throw invalid(kind, id, "only [A-Za-z0-9_+.-] are allowed");
-  if (id === "." || id === "..") throw invalid(kind, id, "a path component");
+  if (id.length > MAX_ID_LENGTH)
+    throw invalid(kind, id, `longer than ${MAX_ID_LENGTH} characters, so no state file name can hold it`);
   return id;
+}
+
+function checkId(kind: string, id: unknown): string {
+  const checked = checkText(kind, id);
+  if (checked === "." || checked === "..") throw invalid(kind, checked, "a path component");
+  return checked;
 }
 
 function invalid(kind: string, id: string, why: string): RunscIndexError {
@@ -61,11 +71,10 @@ export function parseIdPair(
 
 /**
  * parsePrefix checks an ID prefix given by a user: the same alphabet as IDs,
- * so no glob, LIKE or path character can reach a query or a path.
+ * so no glob, LIKE or path character can reach a query or a path. "." and
+ * ".." are refused like the IDs they spell, though ".x" is a valid ID.
  * Throws ERR_INVALID_ID.
  */
 export function parsePrefix(prefix: unknown): string {
-  const p = checkId("container", prefix);
-  if (p.length > NAME_MAX - STATE_NAME_OVERHEAD - 1) throw invalid("container", p, "longer than any valid ID");
-  return p;
+  return checkId("container", prefix);
 }

@@ -45,20 +45,26 @@ export interface OpenedDatabase {
  * Throws ERR_INDEX_SCHEMA for an index from a newer schema.
  */
 export function openIndexDatabase(file: string): OpenedDatabase {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const guard = lockIndexDirectory(file);
   try {
-    const existed = fs.existsSync(file);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const guard = lockIndexDirectory(file);
     try {
-      const db = openAndMigrate(file);
-      return { db, fresh: !existed };
-    } catch (e) {
-      if (!isUnusableIndex(e)) throw e;
-      removeDatabaseFiles(file);
-      return { db: openAndMigrate(file), fresh: true };
+      const existed = fs.existsSync(file);
+      try {
+        const db = openAndMigrate(file);
+        return { db, fresh: !existed };
+      } catch (e) {
+        if (!isUnusableIndex(e)) throw e;
+        removeDatabaseFiles(file);
+        return { db: openAndMigrate(file), fresh: true };
+      }
+    } finally {
+      guard.release();
     }
-  } finally {
-    guard.release();
+  } catch (e) {
+    if (e instanceof RunscIndexError) throw e;
+    // A read-only or full file system, permissions: nothing a rebuild can fix.
+    throw new RunscIndexError("ERR_IO", `opening index "${file}": ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -127,7 +133,8 @@ function isUnusableIndex(e: unknown): boolean {
   // drizzle's migrator wraps SQLite's error in one without a code.
   if ((e as { code?: unknown }).code === undefined && e.cause !== undefined) return isUnusableIndex(e.cause);
   const code = (e as { code?: unknown }).code;
-  if (typeof code === "string" && /^SQLITE_(NOTADB|CORRUPT|CANTOPEN|IOERR_SHORT_READ)/.test(code)) return true;
+  // Not CANTOPEN or READONLY: a good index on a read-only file system must be kept.
+  if (typeof code === "string" && /^SQLITE_(NOTADB|CORRUPT|IOERR_SHORT_READ)/.test(code)) return true;
   // A migration that finds its tables already there: a half-migrated index.
   return typeof code === "string" && code.startsWith("SQLITE_") && /already exists|no such table/.test(e.message);
 }

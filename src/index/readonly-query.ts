@@ -60,8 +60,8 @@ function notReadOnly(sql: string): RunscIndexError {
 
 function queryError(sql: string, e: unknown): RunscIndexError {
   const message = (e as Error).message;
-  // Writes that got past preparation (functions with side effects) land here too.
-  const code = /readonly|read-only|not authorized|query_only/i.test(message)
+  // Writes that got past the checks land here, and strings of several statements (any of which may write).
+  const code = /readonly|read-only|not authorized|query_only|more than one statement/i.test(message)
     ? "ERR_READONLY_QUERY"
     : "ERR_INVALID_ARGUMENT";
   return new RunscIndexError(code, `query ${excerpt(sql)}: ${message}`, { cause: e });

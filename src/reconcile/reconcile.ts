@@ -12,7 +12,7 @@ import { fileInfoOf, sameFile } from "../index/rows.js";
 import { listRoot } from "../index/scan-index.js";
 import { type IndexedFile, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
 import { acquireLock } from "../lock/flock.js";
-import { recordSync, stampDirectory } from "../store/freshness.js";
+import { recordSync, stampDirectory, stateFileExists } from "../store/freshness.js";
 import { type ReadResult, readIndexRow } from "./read-state.js";
 import { readInWorkers } from "./worker-pool.js";
 
@@ -64,7 +64,7 @@ export async function reconcile(
   index.write(() => {
     const present = new Set(names);
     for (const [key, row] of indexed) {
-      if (!present.has(key) || vanished.has(key)) {
+      if ((!present.has(key) || vanished.has(key)) && !stateFileExists(root, key)) {
         index.remove(row);
         counts.removed++;
       }

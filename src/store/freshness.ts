@@ -44,6 +44,14 @@ export function isTrustedSync(index: SqliteIndex, now: DirStamp): boolean {
   return BigInt(mtime) === now.mtimeNs && !isRacy({ mtimeNs: now.mtimeNs, readAtNs: BigInt(readAt) });
 }
 
+/**
+ * stateFileExists is asked before a row missing from a listing is removed:
+ * its file may have been created (and its row written) after the listing.
+ */
+export function stateFileExists(root: string, name: string): boolean {
+  return fs.lstatSync(`${root}/${name}`, { throwIfNoEntry: false }) !== undefined;
+}
+
 export function isRacy(stamp: DirStamp): boolean {
   return stamp.readAtNs - stamp.mtimeNs <= RACY_NS;
 }
@@ -71,7 +79,7 @@ export function syncNamesFromListing(
   return index.write(() => {
     let removed = 0;
     for (const [name, row] of index.indexedFiles()) {
-      if (!onDisk.delete(name)) {
+      if (!onDisk.delete(name) && !stateFileExists(root, name)) {
         index.remove(row);
         removed++;
       }

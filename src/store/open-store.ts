@@ -1,8 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
-import { openIndexDatabase, removeDatabaseFiles } from "../index/database.js";
-import { SqliteIndex } from "../index/sqlite-index.js";
+import { openIndex } from "../index/open-index.js";
 import type { LockWait } from "../lock/flock.js";
 import { Store } from "./store.js";
 
@@ -58,7 +57,7 @@ export function openStore(options: OpenStoreOptions): Store {
   const indexPath = path.resolve(options.index ?? path.join(root, INDEX_DIR, "index.db"));
   const lockWait: LockWait = lockTimeoutMs === undefined ? "block" : { timeoutMs: lockTimeoutMs };
   // The default index lives inside the root: create the root as runsc would (MkdirAll 0711) first.
-  if (options.index === undefined) fs.mkdirSync(root, { recursive: true, mode: 0o711 });
+  if (options.index === undefined) createRoot(root);
   return new Store(
     {
       root,
@@ -72,23 +71,14 @@ export function openStore(options: OpenStoreOptions): Store {
   );
 }
 
-/**
- * openIndex opens the database and prepares every statement. A file that
- * claims our schema version but lacks a column (hand-edited, or from a
- * development build) fails to prepare: it is recreated like a corrupt one.
- */
-function openIndex(indexPath: string): SqliteIndex {
-  const { db } = openIndexDatabase(indexPath);
-  try {
-    return new SqliteIndex(db);
-  } catch (e) {
-    db.close();
-    if (!String((e as { code?: unknown }).code).startsWith("SQLITE_")) throw e;
-    removeDatabaseFiles(indexPath);
-    return new SqliteIndex(openIndexDatabase(indexPath).db);
-  }
-}
-
 function invalidOption(message: string): RunscIndexError {
   return new RunscIndexError("ERR_INVALID_ARGUMENT", `openStore: ${message}`);
+}
+
+function createRoot(root: string): void {
+  try {
+    fs.mkdirSync(root, { recursive: true, mode: 0o711 });
+  } catch (e) {
+    throw new RunscIndexError("ERR_IO", `creating root "${root}": ${(e as Error).message}`, { cause: e });
+  }
 }

@@ -50,7 +50,8 @@ export function readStateFile(file: string): StateFileText | undefined {
   }
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** ignoreBOM keeps a byte-order mark in the text, so the JSON parse rejects it as Go's json.Unmarshal does. */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function decodeUtf8(bytes: Buffer, file: string): string {
   try {

@@ -9,7 +9,7 @@
 // `runsc-index find` must not pay for loading them.
 import fs from "node:fs";
 import path from "node:path";
-import { type Candidate, notFound, RunscIndexError } from "../errors.js";
+import { type Candidate, CorruptStateError, notFound, RunscIndexError } from "../errors.js";
 import { lockFileName, stateFileName } from "../ids/file-names.js";
 import {
   type ContainerId,
@@ -21,6 +21,7 @@ import {
 } from "../ids/id.js";
 import { openReadonlyDatabase, type SqliteDatabase } from "../index/database.js";
 import type { NameIndex } from "../index/name-index.js";
+import { isCorruption, recreateIndex } from "../index/open-index.js";
 import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
 import { rowValues } from "../index/rows.js";
 import { ScanIndex } from "../index/scan-index.js";
@@ -79,9 +80,9 @@ export class Store {
   readonly root: string;
   readonly indexPath: string;
   readonly #settings: StoreSettings;
-  readonly #index: SqliteIndex;
-  readonly #names: NameTracker;
-  readonly #contents: ContentFreshness;
+  #index!: SqliteIndex;
+  #names!: NameTracker;
+  #contents!: ContentFreshness;
   #queryDb: SqliteDatabase | undefined;
   #closed = false;
 
@@ -89,9 +90,44 @@ export class Store {
     this.root = settings.root;
     this.indexPath = settings.indexPath;
     this.#settings = settings;
+    this.#attach(index);
+  }
+
+  #attach(index: SqliteIndex): void {
+    const onChange = this.#names?.onChange;
     this.#index = index;
-    this.#names = new NameTracker(settings.root, index, settings.inotify);
-    this.#contents = new ContentFreshness(settings.root, settings.indexPath, index, this.#names);
+    this.#names = new NameTracker(this.root, index, this.#settings.inotify);
+    this.#names.onChange = onChange;
+    this.#contents = new ContentFreshness(this.root, this.indexPath, index, this.#names);
+  }
+
+  /** An index found corrupt in use is recreated (then rebuilt from the files) and the call tried once more. */
+  #repairing<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isCorruption(e)) throw e;
+      this.#recreateIndex();
+      return fn();
+    }
+  }
+
+  async #repairingAsync<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isCorruption(e)) throw e;
+      this.#recreateIndex();
+      return await fn();
+    }
+  }
+
+  #recreateIndex(): void {
+    this.#names.close();
+    this.#queryDb?.close();
+    this.#queryDb = undefined;
+    this.#index.db.close();
+    this.#attach(recreateIndex(this.indexPath));
   }
 
   /** index is the SQLite index behind this store (for the watcher and doctor). */
@@ -111,7 +147,10 @@ export class Store {
   resolve(prefix: string, options: ResolveOptions = {}): { containerId: ContainerId; sandboxId: SandboxId } {
     const p = parsePrefix(prefix);
     const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
-    return resolveIn(this.#nameIndex(), p, sandbox) as { containerId: ContainerId; sandboxId: SandboxId };
+    return this.#repairing(() => resolveIn(this.#nameIndex(), p, sandbox)) as {
+      containerId: ContainerId;
+      sandboxId: SandboxId;
+    };
   }
 
   /**
@@ -137,8 +176,10 @@ export class Store {
   /** list lists containers from the index, sorted by ID, with runsc's liveness check. */
   async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
     const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
-    await this.#freshContents(options.fresh ?? true);
-    const rows = this.#index.rows({ sandboxId: sandbox });
+    const rows = await this.#repairingAsync(async () => {
+      await this.#freshContents(options.fresh ?? true);
+      return this.#index.rows({ sandboxId: sandbox });
+    });
     const rootCreatedAt = new Map(rows.filter((r) => r.isRoot).map((r) => [r.sandboxId, r.createdAt ?? ""]));
     const cache = new Map<string, Liveness>();
     const out: ContainerSummary[] = [];
@@ -154,8 +195,10 @@ export class Store {
 
   /** listSandboxes returns every sandbox ID, sorted (runsc's order is random). */
   listSandboxes(): SandboxId[] {
-    this.#fresh();
-    return this.#index.sandboxIds() as SandboxId[];
+    return this.#repairing(() => {
+      this.#fresh();
+      return this.#index.sandboxIds() as SandboxId[];
+    }) as SandboxId[];
   }
 
   /** loadSandbox loads every container of exactly this sandbox (runsc's glob also matches longer IDs). */
@@ -248,12 +291,14 @@ export class Store {
   /** reconcile brings the index in line with the files; it never changes a state file. */
   async reconcile(options: Omit<ReconcileOptions, "lockTimeoutMs"> = {}): Promise<ReconcileReport> {
     this.#open();
-    this.#names.watchOnly();
-    const generation = this.#names.generation;
     const { reconcile } = await import("../reconcile/reconcile.js");
-    const report = await reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() });
-    this.#contents.noteFullPass(generation);
-    return report;
+    return this.#repairingAsync(async () => {
+      this.#names.watchOnly();
+      const generation = this.#names.generation;
+      const report = await reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() });
+      this.#contents.noteFullPass(generation);
+      return report;
+    });
   }
 
   /**
@@ -261,9 +306,11 @@ export class Store {
    * ERR_READONLY_QUERY for anything that would write, attach or change pragmas.
    */
   async query(sql: string, params?: QueryParams, options: { fresh?: boolean } = {}): Promise<QueryResult> {
-    await this.#freshContents(options.fresh ?? true);
-    this.#queryDb ??= openReadonlyDatabase(this.indexPath);
-    return runReadonlyQuery(this.#queryDb, sql, params);
+    return this.#repairingAsync(async () => {
+      await this.#freshContents(options.fresh ?? true);
+      this.#queryDb ??= openReadonlyDatabase(this.indexPath);
+      return runReadonlyQuery(this.#queryDb, sql, params);
+    });
   }
 
   /**
@@ -338,12 +385,13 @@ export class Store {
   ): Candidate & { containerId: ContainerId; sandboxId: SandboxId } {
     if (!options.exact) return this.resolve(id, options);
     const cid = parseContainerId(id);
-    const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
-    const index = this.#nameIndex();
-    return resolveIn({ withPrefix: (p, s) => index.exact(p, s), exact: (p, s) => index.exact(p, s) }, cid, sandbox) as {
-      containerId: ContainerId;
-      sandboxId: SandboxId;
-    };
+    // With both IDs given, the name they make must fit too.
+    const sandbox = options.sandbox === undefined ? undefined : parseIdPair(cid, options.sandbox).sandboxId;
+    return this.#repairing(() => {
+      const index = this.#nameIndex();
+      const byExactId = { withPrefix: index.exact.bind(index), exact: index.exact.bind(index) };
+      return resolveIn(byExactId, cid, sandbox);
+    }) as { containerId: ContainerId; sandboxId: SandboxId };
   }
 
   async #withLock<T>(
@@ -374,7 +422,16 @@ export class Store {
       removeLockFileLocked(lock); // we may have just created it; runsc's Destroy removes it too
       throw notFound(ids.containerId);
     }
-    const doc = StateDocument.parse(file.text, stateFileName(ids.containerId, ids.sandboxId));
+    const name = stateFileName(ids.containerId, ids.sandboxId);
+    const doc = StateDocument.parse(file.text, name);
+    const inside = doc.fields;
+    if (inside.containerId !== ids.containerId || inside.sandboxId !== ids.sandboxId) {
+      // Indexing it would invent a container that has no file of its own.
+      throw new CorruptStateError(
+        name,
+        `IDs inside (${inside.containerId}, sandbox ${inside.sandboxId}) do not match the file name`,
+      );
+    }
     this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, file.info)));
     return doc;
   }

@@ -1,0 +1,40 @@
+import { openIndexDatabase, removeDatabaseFiles } from "./database.js";
+import { SqliteIndex } from "./sqlite-index.js";
+
+/**
+ * openIndex opens the database and prepares every statement. A file that
+ * claims our schema version but lacks a column (hand-edited, or from a
+ * development build) fails to prepare: it is recreated like a corrupt one.
+ */
+export function openIndex(indexPath: string): SqliteIndex {
+  const { db } = openIndexDatabase(indexPath);
+  try {
+    return new SqliteIndex(db);
+  } catch (e) {
+    db.close();
+    if (!isSqliteError(e)) throw e;
+    return recreateIndex(indexPath);
+  }
+}
+
+/** recreateIndex deletes the index files and opens a new, empty index (rebuilt from the files on use). */
+export function recreateIndex(indexPath: string): SqliteIndex {
+  removeDatabaseFiles(indexPath);
+  return new SqliteIndex(openIndexDatabase(indexPath).db);
+}
+
+/**
+ * isCorruption: SQLite found the file damaged. Open reads only the schema,
+ * so damage further in shows up during use.
+ */
+export function isCorruption(e: unknown): boolean {
+  for (let err = e; err instanceof Error; err = err.cause) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && /^SQLITE_(CORRUPT|NOTADB)/.test(code)) return true;
+  }
+  return false;
+}
+
+function isSqliteError(e: unknown): boolean {
+  return String((e as { code?: unknown } | null)?.code).startsWith("SQLITE_");
+}
