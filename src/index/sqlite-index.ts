@@ -11,13 +11,32 @@ import { MetaStore } from "./meta.js";
 import { type NameIndex, nextPrefix } from "./name-index.js";
 import type { ContainerRow, FileInfo, RowValues } from "./rows.js";
 
-/** A row's file metadata, for the reconciler's "did it change?" test. */
-export interface IndexedFile extends Candidate {
-  /** null while the row was never read (a name seen by a sync) or could not be stat'ed. */
-  readonly file: FileInfo | null;
-  readonly pending: boolean;
-  /** The file must be read again: pending, invalid (to keep reporting it), or read within RACY_MS of its mtime. */
-  readonly mustRead: boolean;
+/**
+ * A row's file metadata as the reconciler compares it with a stat: one flat
+ * array per row, since a pass builds one for every row in the index.
+ * `mustRead` is 1 when the file must be read again whatever its stat says:
+ * pending, invalid (to keep reporting it), or read within RACY_MS of its mtime.
+ */
+export type FileRow = readonly [
+  name: string,
+  containerId: string,
+  sandboxId: string,
+  size: number | null,
+  mtimeMs: number | null,
+  ctimeMs: number | null,
+  ino: number | null,
+  pending: number,
+  mustRead: number,
+];
+
+export function candidateOfRow(r: FileRow): Candidate {
+  return { containerId: r[1], sandboxId: r[2] };
+}
+
+/** fileInfoOfRow is the stat recorded in a row, or null if its file was never read. */
+export function fileInfoOfRow(r: FileRow): FileInfo | null {
+  const [, , , size, mtimeMs, ctimeMs, ino] = r;
+  return size === null || mtimeMs === null || ctimeMs === null || ino === null ? null : { size, mtimeMs, ctimeMs, ino };
 }
 
 /**
@@ -92,16 +111,15 @@ export class SqliteIndex implements NameIndex {
   }
 
   /** indexedFiles maps each row's state-file name to its file metadata, for diffing with a directory scan. */
-  indexedFiles(): Map<string, IndexedFile> {
-    const out = new Map<string, IndexedFile>();
+  indexedFiles(): Map<string, FileRow> {
+    const out = new Map<string, FileRow>();
     // raw() rows and one string key per row: this runs over every row on each incremental pass.
-    for (const r of this.#s.files.raw().all() as RawIndexedFile[]) out.set(r[0], toIndexedFile(r));
+    for (const r of this.#s.files.raw().all() as FileRow[]) out.set(r[0], r);
     return out;
   }
 
-  indexedFile(c: Candidate): IndexedFile | undefined {
-    const r = this.#s.fileOf.raw().get(c.containerId, c.sandboxId) as RawIndexedFile | undefined;
-    return r === undefined ? undefined : toIndexedFile(r);
+  indexedFile(c: Candidate): FileRow | undefined {
+    return this.#s.fileOf.raw().get(c.containerId, c.sandboxId) as FileRow | undefined;
   }
 
   pendingNames(): Candidate[] {
@@ -145,26 +163,6 @@ export class SqliteIndex implements NameIndex {
   write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }
-}
-
-/** [name, container_id, sandbox_id, size, mtime_ms, ctime_ms, ino, pending, must_read] */
-type RawIndexedFile = [
-  string,
-  string,
-  string,
-  number | null,
-  number | null,
-  number | null,
-  number | null,
-  number,
-  number,
-];
-
-function toIndexedFile(r: RawIndexedFile): IndexedFile {
-  const [, containerId, sandboxId, size, mtimeMs, ctimeMs, ino, pending, mustRead] = r;
-  const file =
-    size === null || mtimeMs === null || ctimeMs === null || ino === null ? null : { size, mtimeMs, ctimeMs, ino };
-  return { containerId, sandboxId, file, pending: pending !== 0, mustRead: mustRead !== 0 };
 }
 
 function fileParams(file: FileInfo) {

@@ -42,11 +42,14 @@ interface ProcStat {
 
 /** readProcStat parses /proc/<pid>/stat; undefined when the process is gone. */
 export function readProcStat(pid: number): ProcStat | undefined {
+  const file = `/proc/${pid}/stat`;
+  // Most listed sandboxes are long dead: existsSync answers without the cost of a thrown ENOENT.
+  if (!fs.existsSync(file)) return undefined;
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+    text = fs.readFileSync(file, "latin1");
   } catch {
-    return undefined;
+    return undefined; // exited in between
   }
   // The command name (field 2) is in parentheses and may itself contain ") ",
   // so split after the last ")". Then field 3 is the state, field 22 starttime.

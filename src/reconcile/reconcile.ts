@@ -10,7 +10,7 @@ import { RunscIndexError } from "../errors.js";
 import { type FileIds, lockFileName, looksLikeStateFile, parseStateFileName } from "../ids/file-names.js";
 import { fileInfoOf, sameFile } from "../index/rows.js";
 import { listRoot } from "../index/scan-index.js";
-import { type IndexedFile, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
+import { candidateOfRow, type FileRow, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
 import { acquireLock } from "../lock/flock.js";
 import { recordSync, stampDirectory, stateFileExists } from "../store/freshness.js";
 import { type ReadResult, readIndexRow } from "./read-state.js";
@@ -65,7 +65,7 @@ export async function reconcile(
     const present = new Set(names);
     for (const [key, row] of indexed) {
       if ((!present.has(key) || vanished.has(key)) && !stateFileExists(root, key)) {
-        index.remove(row);
+        index.remove(candidateOfRow(row));
         counts.removed++;
       }
     }
@@ -106,7 +106,7 @@ function classifyNames(all: readonly string[]): { names: string[]; badNames: [st
 function changedFiles(
   root: string,
   names: readonly string[],
-  indexed: Map<string, IndexedFile>,
+  indexed: Map<string, FileRow>,
   nowMs: number,
   vanished: Set<string>,
 ): string[] {
@@ -114,8 +114,8 @@ function changedFiles(
   const dir = `${root}/`;
   for (const name of names) {
     const row = indexed.get(name);
-    if (row === undefined || row.file === null || row.mustRead) {
-      out.push(name);
+    if (row === undefined || row[3] === null || row[8]) {
+      out.push(name); // new, never read, or must be read again
       continue;
     }
     const st = fs.lstatSync(dir + name, { throwIfNoEntry: false });
@@ -123,7 +123,9 @@ function changedFiles(
       vanished.add(name); // removed since the listing
       continue;
     }
-    if (!sameFile(st, row.file) || nowMs - st.mtimeMs <= RACY_MS) out.push(name);
+    const [, , , size, mtimeMs, ctimeMs, ino] = row;
+    const same = st.size === size && st.mtimeMs === mtimeMs && st.ctimeMs === ctimeMs && st.ino === ino;
+    if (!same || nowMs - st.mtimeMs <= RACY_MS) out.push(name);
   }
   return out;
 }
@@ -138,7 +140,7 @@ export async function refreshFiles(
   names: readonly string[],
   options: ReconcileOptions = {},
 ): Promise<void> {
-  const indexed = new Map<string, IndexedFile>();
+  const indexed = new Map<string, FileRow>();
   for (const name of names) {
     const row = index.indexedFile(parseStateFileName(name)!);
     if (row) indexed.set(name, row);
@@ -154,7 +156,7 @@ async function readAndApply(
   root: string,
   index: SqliteIndex,
   names: readonly string[],
-  indexed: Map<string, IndexedFile>,
+  indexed: Map<string, FileRow>,
   counts: Counts,
   invalid: Map<string, string>,
   options: ReconcileOptions,
@@ -184,7 +186,7 @@ type Counts = { added: number; updated: number; removed: number; invalid: number
 function makeApplier(
   root: string,
   index: SqliteIndex,
-  indexed: Map<string, IndexedFile>,
+  indexed: Map<string, FileRow>,
   counts: Counts,
   invalid: Map<string, string>,
   total: number,
@@ -196,7 +198,7 @@ function makeApplier(
     if (r.kind === "row") {
       index.upsert(r.row);
       // A row known only by name (pending since a name sync) counts as added.
-      if (indexed.get(r.name)?.file != null) counts.updated++;
+      if (indexed.get(r.name)?.[3] != null) counts.updated++;
       else counts.added++;
       invalid.delete(r.name);
     } else if (r.kind === "gone") {

@@ -6,10 +6,13 @@ import type { ReadResult } from "./read-state.js";
 /** Files per message: large enough to amortize messaging, small enough to keep memory flat. */
 export const BATCH_SIZE = 256;
 
+/** Batches queued at each worker: it parses the next while the main thread writes the last to SQLite. */
+const IN_FLIGHT_PER_WORKER = 2;
+
 /**
  * readInWorkers reads `names` in batches across worker threads and hands
- * each batch's results to `onBatch` in completion order. One batch per
- * worker is in flight, so memory stays bounded whatever the root's size.
+ * each batch's results to `onBatch` in completion order. A few batches per
+ * worker are in flight, so memory stays bounded whatever the root's size.
  */
 export async function readInWorkers(
   root: string,
@@ -19,43 +22,44 @@ export async function readInWorkers(
 ): Promise<void> {
   const batches: string[][] = [];
   for (let i = 0; i < names.length; i += BATCH_SIZE) batches.push(names.slice(i, i + BATCH_SIZE) as string[]);
-  const workers = Array.from(
-    { length: Math.max(1, Math.min(os.availableParallelism(), batches.length, 4)) },
-    spawnWorker,
-  );
+  const count = Math.max(1, Math.min(os.availableParallelism(), batches.length, 4));
+  const workers = Array.from({ length: count }, spawnWorker);
+  let next = 0;
+  const feed = (worker: Worker): boolean => {
+    if (next >= batches.length) return false;
+    worker.postMessage({ root, names: batches[next++]!, withState } satisfies ParseRequest);
+    return true;
+  };
   try {
-    let next = 0;
-    await Promise.all(
-      workers.map(async (worker) => {
-        while (next < batches.length) {
-          const batch = batches[next++]!;
-          onBatch(await request(worker, { root, names: batch, withState }));
-        }
-      }),
-    );
+    await Promise.all(workers.map((w) => drainWorker(w, feed, onBatch)));
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
 
-function request(worker: Worker, req: ParseRequest): Promise<ReadResult[]> {
+/** drainWorker keeps one worker fed until the batches run out, handing results on as they come. */
+function drainWorker(worker: Worker, feed: (w: Worker) => boolean, onBatch: (r: ReadResult[]) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (e: Error) => {
-      worker.off("message", onMessage);
-      reject(e);
-    };
-    const onMessage = (results: ReadResult[]) => {
-      worker.off("error", onError);
-      resolve(results);
-    };
-    worker.once("message", onMessage);
-    worker.once("error", onError);
-    worker.postMessage(req);
+    let outstanding = 0;
+    for (let i = 0; i < IN_FLIGHT_PER_WORKER && feed(worker); i++) outstanding++;
+    if (outstanding === 0) return resolve();
+    worker.on("error", reject);
+    worker.on("message", (results: ReadResult[]) => {
+      outstanding--;
+      if (feed(worker)) outstanding++; // queue the next before the slow part below
+      try {
+        onBatch(results);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      if (outstanding === 0) resolve();
+    });
   });
 }
 
 /** Small heaps: a worker holds one batch at a time; this keeps a full pass within its RSS budget. */
-const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 };
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 24, maxOldGenerationSizeMb: 48 };
 
 /**
  * Under the TypeScript sources (tests run them through tsx or vite) the

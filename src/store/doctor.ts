@@ -6,7 +6,7 @@
  */
 import type { Candidate } from "../errors.js";
 import { ScanIndex } from "../index/scan-index.js";
-import type { SqliteIndex } from "../index/sqlite-index.js";
+import { candidateOfRow, type SqliteIndex } from "../index/sqlite-index.js";
 import type { Store } from "./store.js";
 
 export interface DoctorReport {
@@ -36,9 +36,9 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
     .slice(0, 5)
     .join("; ");
   const scan = new ScanIndex(store.root);
-  const driftBefore = drift(scan.all(), [...index.indexedFiles().values()]);
+  const driftBefore = drift(scan.all(), [...index.indexedFiles().values()].map(candidateOfRow));
   await store.reconcile();
-  const driftAfter = drift(scan.all(), [...index.indexedFiles().values()]);
+  const driftAfter = drift(scan.all(), [...index.indexedFiles().values()].map(candidateOfRow));
   const invalidFiles = index.invalidFiles().map(({ name, reason }) => ({ name, reason }));
   const problems: string[] = [];
   if (integrity !== "ok") problems.push(`index integrity check failed: ${integrity}`);

@@ -17,7 +17,7 @@ import type { Candidate } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
 import { sameFile } from "../index/rows.js";
 import { compareCandidates, listRoot } from "../index/scan-index.js";
-import type { SqliteIndex } from "../index/sqlite-index.js";
+import { candidateOfRow, fileInfoOfRow, type SqliteIndex } from "../index/sqlite-index.js";
 import { CHANGED_MASK, DirectoryWatch, REMOVED_MASK } from "../watch/inotify.js";
 import { waitForWatcherSync } from "../watch/vouch.js";
 
@@ -80,7 +80,7 @@ export function syncNamesFromListing(
     let removed = 0;
     for (const [name, row] of index.indexedFiles()) {
       if (!onDisk.delete(name) && !stateFileExists(root, name)) {
-        index.remove(row);
+        index.remove(candidateOfRow(row));
         removed++;
       }
     }
@@ -234,10 +234,11 @@ export class NameTracker {
   /** Our own writes update the row under the lock; their events need no re-read. */
   #changedOnDisk(ids: Candidate, name: string): boolean {
     const row = this.#index.indexedFile(ids);
-    if (row === undefined || row.pending || row.file === null) return true;
+    const recorded = row && fileInfoOfRow(row);
+    if (!recorded || row[7]) return true; // unknown, never read, or pending
     const st = fs.lstatSync(`${this.#root}/${name}`, { throwIfNoEntry: false });
     if (st === undefined) return false; // removed again; its IN_DELETE follows
-    return !sameFile(st, row.file);
+    return !sameFile(st, recorded);
   }
 }
 

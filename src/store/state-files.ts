@@ -53,7 +53,14 @@ export function readStateFile(file: string): StateFileText | undefined {
 /** ignoreBOM keeps a byte-order mark in the text, so the JSON parse rejects it as Go's json.Unmarshal does. */
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/**
+ * decodeUtf8 rejects invalid UTF-8 (Go's decoder would not silently repair
+ * it). Buffer's decoder is the fast path; it turns bad bytes into U+FFFD, so
+ * only text containing U+FFFD is checked again strictly.
+ */
 function decodeUtf8(bytes: Buffer, file: string): string {
+  const text = bytes.toString("utf8");
+  if (!text.includes("\ufffd")) return text;
   try {
     return utf8.decode(bytes);
   } catch (e) {

@@ -76,6 +76,9 @@ export interface StoreSettings {
   readonly inotify: boolean;
 }
 
+/** Past the 20 ms racy window of freshness.ts, with a margin for a coarse clock. */
+const SETTLE_DELAY_MS = 30;
+
 export class Store {
   readonly root: string;
   readonly indexPath: string;
@@ -84,6 +87,7 @@ export class Store {
   #names!: NameTracker;
   #contents!: ContentFreshness;
   #queryDb: SqliteDatabase | undefined;
+  #settleTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(settings: StoreSettings, index: SqliteIndex) {
@@ -284,6 +288,7 @@ export class Store {
       const existed = removeStateLocked(lock, this.#statePath(ids));
       this.#contents.writeThrough(() => this.#index.remove(ids));
       removeLockFileLocked(lock);
+      this.#settleSoon();
       if (!existed) throw notFound(ids.containerId);
     });
   }
@@ -346,6 +351,7 @@ export class Store {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#settleTimer);
     this.#names.close();
     this.#queryDb?.close();
     this.#index.db.close();
@@ -441,6 +447,26 @@ export class Store {
       durable: this.#settings.durable,
     });
     this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, info)));
+    this.#settleSoon();
+  }
+
+  /**
+   * Our writes change the root's mtime (temp file + rename, unlink), which
+   * other processes read as "names may have changed" and answer with a
+   * rescan. Once writes pause past the racy moment, drain our watch and
+   * record a sync they can trust. Unref'd: it never keeps a process alive.
+   */
+  #settleSoon(): void {
+    if (!this.#settings.inotify) return;
+    clearTimeout(this.#settleTimer);
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = undefined;
+      try {
+        if (!this.#closed) this.#names.ensureFresh();
+      } catch {
+        // Only an optimization: the next call brings the names in line anyway.
+      }
+    }, SETTLE_DELAY_MS).unref();
   }
 
   #toContainer(

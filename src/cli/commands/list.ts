@@ -20,33 +20,47 @@ export interface ListOptions extends GlobalOptions {
  * are skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
-  const wantStatus = options.status;
-  // The liveness check only ever turns a stored status into "stopped".
-  const storedFilter = wantStatus === undefined || wantStatus === "stopped" ? undefined : wantStatus;
-  const idsOnly = options.format === "ids" && wantStatus === undefined;
+  const idsOnly = options.format === "ids" && options.status === undefined;
   const summaries = await withStore(options, { inotify: false }, (store) =>
     store.list({
       sandbox: options.sandbox,
-      status: storedFilter,
+      status: options.status,
       // IDs alone need neither current contents nor the liveness check.
       fresh: (options.fresh ?? true) && !idsOnly,
       skipCheck: idsOnly,
     }),
   );
-  const rows = inFileNameOrder(wantStatus === undefined ? summaries : summaries.filter((s) => s.status === wantStatus));
-  io.out(render(rows, options.format));
+  for (const chunk of render(inFileNameOrder(summaries), options.format)) io.out(chunk);
 }
 
-function render(rows: readonly ContainerSummary[], format: ListFormat): string {
+/** render yields the output in chunks: 100k containers make ~90 MB of JSON, never held as one string. */
+function* render(rows: readonly ContainerSummary[], format: ListFormat): Generator<string> {
   switch (format) {
     case "ids":
-      return rows.map((r) => `${r.containerId}\n`).join("");
+      yield* inChunks(rows, (r) => `${r.containerId}\n`);
+      return;
     case "json":
       // json.NewEncoder(os.Stdout).Encode(states): a nil slice is null.
-      if (rows.length === 0) return "null\n";
-      return `[${rows.map((r) => ociStateJson(ociState(r), r.annotationsJson)).join(",")}]\n`;
+      if (rows.length === 0) {
+        yield "null\n";
+        return;
+      }
+      yield "[";
+      yield* inChunks(rows, (r, i) => (i > 0 ? "," : "") + ociStateJson(ociState(r), r.annotationsJson));
+      yield "]\n";
+      return;
     case "table":
-      return runscListTable(rows.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })));
+      yield runscListTable(rows.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })));
+  }
+}
+
+const ROWS_PER_CHUNK = 1_000;
+
+function* inChunks<T>(rows: readonly T[], line: (row: T, index: number) => string): Generator<string> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_CHUNK) {
+    let chunk = "";
+    for (let j = i; j < Math.min(i + ROWS_PER_CHUNK, rows.length); j++) chunk += line(rows[j]!, j);
+    yield chunk;
   }
 }
 
