@@ -45,6 +45,8 @@ export interface OpenedDatabase {
  * Throws ERR_INDEX_SCHEMA for an index from a newer schema.
  */
 export function openIndexDatabase(file: string): OpenedDatabase {
+  const ready = openIfReady(file);
+  if (ready !== undefined) return { db: ready, fresh: false };
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const guard = lockIndexDirectory(file);
@@ -68,6 +70,33 @@ export function openIndexDatabase(file: string): OpenedDatabase {
   }
 }
 
+/**
+ * openIfReady is the common case without the open lock (and so without
+ * loading the FFI it needs): an index already at our schema version. Anything
+ * else (missing, older, newer, damaged) takes the locked path.
+ */
+function openIfReady(file: string): SqliteDatabase | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(file);
+    if (db.pragma("user_version", { simple: true }) !== SCHEMA_VERSION) throw new Error("not at our version");
+    applyPragmas(db);
+    checkSchemaObjects(db, file);
+    return db;
+  } catch {
+    db?.close();
+    return undefined;
+  }
+}
+
+function applyPragmas(db: SqliteDatabase): void {
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma(`journal_mode = ${JOURNAL_MODE}`);
+  db.pragma(`synchronous = ${SYNCHRONOUS}`);
+  db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
+}
+
 /** openReadonlyDatabase opens the index for ad-hoc SQL: no write can reach the file. */
 export function openReadonlyDatabase(file: string): SqliteDatabase {
   const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -83,10 +112,7 @@ function openAndMigrate(file: string): SqliteDatabase {
   try {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw newerSchema(file, version);
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma(`journal_mode = ${JOURNAL_MODE}`);
-    db.pragma(`synchronous = ${SYNCHRONOUS}`);
-    db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
+    applyPragmas(db);
     if (version < SCHEMA_VERSION) {
       runDrizzleMigrations(db);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
