@@ -23,6 +23,7 @@ CREATE TABLE `containers` (
 );
 --> statement-breakpoint
 CREATE INDEX `containers_sandbox_id` ON `containers` (`sandbox_id`);--> statement-breakpoint
+CREATE INDEX `containers_files` ON `containers` (`container_id`,`sandbox_id`,`file_size`,`file_mtime_ms`,`file_ctime_ms`,`file_ino`,`pending`,`indexed_at`,`status`);--> statement-breakpoint
 CREATE TABLE `invalid_files` (
 	`name` text PRIMARY KEY NOT NULL,
 	`reason` text NOT NULL,

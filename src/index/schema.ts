@@ -52,7 +52,22 @@ export const containers = sqliteTable(
     /** The whole state JSON, only when reconcile ran with --with-state (costs ~7x reconcile time), else NULL. */
     state: text("state"),
   },
-  (t) => [primaryKey({ columns: [t.containerId, t.sandboxId] }), index("containers_sandbox_id").on(t.sandboxId)],
+  (t) => [
+    primaryKey({ columns: [t.containerId, t.sandboxId] }),
+    index("containers_sandbox_id").on(t.sandboxId),
+    // Covers the reconciler's scan of every row's file metadata: ~10 MB read instead of ~1.4 KB rows.
+    index("containers_files").on(
+      t.containerId,
+      t.sandboxId,
+      t.fileSize,
+      t.fileMtimeMs,
+      t.fileCtimeMs,
+      t.fileIno,
+      t.pending,
+      t.indexedAt,
+      t.status,
+    ),
+  ],
 );
 
 /** Files named like state files that could not be indexed, and why. Never modified by us. */

@@ -6,6 +6,7 @@
  */
 import type Database from "better-sqlite3";
 import type { Candidate } from "../errors.js";
+import { parseStateFileName } from "../ids/file-names.js";
 import type { SqliteDatabase } from "./database.js";
 import { MetaStore } from "./meta.js";
 import { type NameIndex, nextPrefix } from "./name-index.js";
@@ -19,8 +20,6 @@ import type { ContainerRow, FileInfo, RowValues } from "./rows.js";
  */
 export type FileRow = readonly [
   name: string,
-  containerId: string,
-  sandboxId: string,
   size: number | null,
   mtimeMs: number | null,
   ctimeMs: number | null,
@@ -29,13 +28,18 @@ export type FileRow = readonly [
   mustRead: number,
 ];
 
+/** candidateOfRow: the IDs are not fetched per row (a pass does not need them), but the name holds them. */
 export function candidateOfRow(r: FileRow): Candidate {
-  return { containerId: r[1], sandboxId: r[2] };
+  return parseStateFileName(r[0])!;
+}
+
+export function isPendingRow(r: FileRow): boolean {
+  return r[5] !== 0;
 }
 
 /** fileInfoOfRow is the stat recorded in a row, or null if its file was never read. */
 export function fileInfoOfRow(r: FileRow): FileInfo | null {
-  const [, , , size, mtimeMs, ctimeMs, ino] = r;
+  const [, size, mtimeMs, ctimeMs, ino] = r;
   return size === null || mtimeMs === null || ctimeMs === null || ino === null ? null : { size, mtimeMs, ctimeMs, ino };
 }
 
@@ -172,7 +176,7 @@ function fileParams(file: FileInfo) {
 function prepareStatements(db: Database.Database) {
   const rangeSql =
     "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id >= ? AND container_id < ?";
-  const fileSql = `SELECT container_id || '_sandbox:' || sandbox_id || '.state', container_id, sandbox_id, file_size,
+  const fileSql = `SELECT container_id || '_sandbox:' || sandbox_id || '.state', file_size,
     file_mtime_ms, file_ctime_ms, file_ino, pending,
     pending OR status IS NULL OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
     FROM containers`;

@@ -51,8 +51,8 @@ export async function reconcile(
 ): Promise<ReconcileReport> {
   const started = performance.now();
   const stamp = stampDirectory(root);
-  const { names, badNames } = classifyNames(listRoot(root));
   const indexed = index.indexedFiles();
+  const { names, known, badNames } = classifyNames(listRoot(root), indexed);
   const nowMs = Number(stamp.readAtNs / 1_000_000n);
   const vanished = new Set<string>();
   const toRead = options.full ? names : changedFiles(root, names, indexed, nowMs, vanished);
@@ -62,13 +62,10 @@ export async function reconcile(
   await readAndApply(root, index, toRead, indexed, counts, invalid, options);
 
   index.write(() => {
-    const present = new Set(names);
-    for (const [key, row] of indexed) {
-      if ((!present.has(key) || vanished.has(key)) && !stateFileExists(root, key)) {
-        index.remove(candidateOfRow(row));
-        counts.removed++;
-      }
-    }
+    // Every row is listed and none vanished: nothing to remove (the common case, and no 100k-entry set).
+    const gone = known === indexed.size && vanished.size === 0 ? [] : goneRows(root, names, indexed, vanished);
+    for (const row of gone) index.remove(candidateOfRow(row));
+    counts.removed += gone.length;
     for (const [name, reason] of invalid) index.recordInvalid(name, reason);
     index.keepOnlyInvalid(new Set(invalid.keys()));
     recordSync(index, stamp);
@@ -86,17 +83,44 @@ export async function reconcile(
   };
 }
 
-/** classifyNames keeps well-formed state-file names (only names: a pass may see 100k of them). */
-function classifyNames(all: readonly string[]): { names: string[]; badNames: [string, string][] } {
+/**
+ * classifyNames keeps well-formed state-file names (only names: a pass may
+ * see 100k of them) and counts those the index holds, which were checked
+ * when their rows were written and need no parsing now.
+ */
+function classifyNames(
+  all: readonly string[],
+  indexed: Map<string, FileRow>,
+): { names: string[]; known: number; badNames: [string, string][] } {
   const names: string[] = [];
   const badNames: [string, string][] = [];
+  let known = 0;
   for (const name of all) {
-    if (parseStateFileName(name)) names.push(name);
+    if (indexed.has(name)) {
+      known++;
+      names.push(name);
+    } else if (parseStateFileName(name)) names.push(name);
     else if (looksLikeStateFile(name)) {
       badNames.push([name, "file name does not parse as <container>_sandbox:<sandbox>.state"]);
     }
   }
-  return { names, badNames };
+  return { names, known, badNames };
+}
+
+/** goneRows: rows whose file is not in the listing or vanished since, and is still not there. */
+function goneRows(
+  root: string,
+  names: readonly string[],
+  indexed: Map<string, FileRow>,
+  vanished: Set<string>,
+): FileRow[] {
+  const present = new Set(names);
+  const gone: FileRow[] = [];
+  for (const [name, row] of indexed) {
+    // A file created (and its row written) after the listing is there now.
+    if ((!present.has(name) || vanished.has(name)) && !stateFileExists(root, name)) gone.push(row);
+  }
+  return gone;
 }
 
 /**
@@ -114,7 +138,8 @@ function changedFiles(
   const dir = `${root}/`;
   for (const name of names) {
     const row = indexed.get(name);
-    if (row === undefined || row[3] === null || row[8]) {
+    const [, size, mtimeMs, ctimeMs, ino, , mustRead] = row ?? [];
+    if (size == null || mustRead) {
       out.push(name); // new, never read, or must be read again
       continue;
     }
@@ -123,7 +148,6 @@ function changedFiles(
       vanished.add(name); // removed since the listing
       continue;
     }
-    const [, , , size, mtimeMs, ctimeMs, ino] = row;
     const same = st.size === size && st.mtimeMs === mtimeMs && st.ctimeMs === ctimeMs && st.ino === ino;
     if (!same || nowMs - st.mtimeMs <= RACY_MS) out.push(name);
   }
@@ -198,7 +222,7 @@ function makeApplier(
     if (r.kind === "row") {
       index.upsert(r.row);
       // A row known only by name (pending since a name sync) counts as added.
-      if (indexed.get(r.name)?.[3] != null) counts.updated++;
+      if (indexed.get(r.name)?.[1] != null) counts.updated++;
       else counts.added++;
       invalid.delete(r.name);
     } else if (r.kind === "gone") {

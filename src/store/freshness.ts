@@ -17,7 +17,7 @@ import type { Candidate } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
 import { sameFile } from "../index/rows.js";
 import { compareCandidates, listRoot } from "../index/scan-index.js";
-import { candidateOfRow, fileInfoOfRow, type SqliteIndex } from "../index/sqlite-index.js";
+import { candidateOfRow, fileInfoOfRow, isPendingRow, type SqliteIndex } from "../index/sqlite-index.js";
 import { CHANGED_MASK, DirectoryWatch, REMOVED_MASK } from "../watch/inotify.js";
 import { waitForWatcherSync } from "../watch/vouch.js";
 
@@ -235,7 +235,7 @@ export class NameTracker {
   #changedOnDisk(ids: Candidate, name: string): boolean {
     const row = this.#index.indexedFile(ids);
     const recorded = row && fileInfoOfRow(row);
-    if (!recorded || row[7]) return true; // unknown, never read, or pending
+    if (!recorded || isPendingRow(row)) return true; // unknown, never read, or pending
     const st = fs.lstatSync(`${this.#root}/${name}`, { throwIfNoEntry: false });
     if (st === undefined) return false; // removed again; its IN_DELETE follows
     return !sameFile(st, recorded);
