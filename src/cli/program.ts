@@ -1,0 +1,284 @@
+/**
+ * The runsc-index command line as commander sees it: every command with its
+ * options, help and examples, and nothing heavy. Each action imports its
+ * command module only when it runs, so `find` loads the index and not the
+ * reconciler's workers or the watcher. Commands throw; report.ts maps an
+ * error's `code` to the exit status and prints `runsc-index: <message>`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { STATUSES } from "../state/status.js";
+import { defaultRoot } from "./default-root.js";
+import { EXIT_OK } from "./exit-codes.js";
+import { type Io, LIST_FORMATS, QUERY_FORMATS } from "./output.js";
+import { reportError } from "./report.js";
+
+/** What main needs to know while a command runs. */
+interface RunState {
+  /** The command's output is JSON (--json, or --format json): errors go to stdout as JSON too. */
+  json: boolean;
+  /** The exit status a command asked for (doctor). */
+  status: number;
+}
+
+/** runProgram runs one command line (without "node main.js") and returns the exit status. */
+export async function runProgram(argv: readonly string[], io: Io): Promise<number> {
+  const run: RunState = { json: argvWantsJson(argv), status: EXIT_OK };
+  try {
+    await buildProgram(io, run).parseAsync([...argv], { from: "user" });
+    return run.status;
+  } catch (e) {
+    return reportError(e, run.json, io);
+  }
+}
+
+function buildProgram(io: Io, run: RunState): Command {
+  const program = new Command("runsc-index")
+    .description(
+      "A SQLite index of gVisor runsc container state files: fast prefix lookups, runsc-identical listings and SQL.",
+    )
+    .option("--root <dir>", "runsc's root directory (runsc --root)", defaultRoot())
+    .option("--index <file>", "the index database (default: <root>/.runsc-index/index.db)")
+    .option("--lock-timeout <ms>", "give up waiting for a container's lock after this long (exit 5)", milliseconds)
+    .version(packageVersion(), "-V, --version")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      outputError: () => {}, // reportError prints usage errors in our one-line format
+    })
+    .addHelpText(
+      "after",
+      `
+Exit status: 0 ok, 1 error, 2 usage or invalid ID, 3 not found, 4 ambiguous, 5 locked or lock timeout.
+
+Example:
+  $ runsc-index --root /run/containerd/runsc/k8s.io find 9f44`,
+    );
+
+  /** begin records how errors must be printed, then returns the options of the whole command line. */
+  const begin = <T>(cmd: Command, json: boolean): T => {
+    run.json = json;
+    return cmd.optsWithGlobals<T & object>();
+  };
+
+  program
+    .command("reconcile")
+    .description("bring the index in line with the state files; report scanned/added/updated/removed/invalid and time")
+    .option("--full", "read every file, not only changed ones")
+    .option("--with-state", "store each file's whole JSON in containers.state (about 7x slower)")
+    .option("--json", "print the report as one JSON object")
+    .addHelpText(
+      "after",
+      `
+A progress bar is drawn on stderr when it is a terminal.
+
+Examples:
+  $ runsc-index reconcile
+  incremental reconcile: 10000 state files scanned, 3 added, 1 updated, 2 removed, 9994 unchanged, 0 invalid in 0.21 s
+  $ runsc-index reconcile --full --json`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const { reconcile } = await import("./commands/reconcile.js");
+      const opts = begin<Parameters<typeof reconcile>[0]>(cmd, cmd.opts().json === true);
+      await reconcile(opts, io);
+    });
+
+  program
+    .command("find")
+    .description("print the container ID a prefix names (an exact ID wins)")
+    .argument("<prefix>", "a container ID or a prefix of one")
+    .option("--sandbox <sid>", "only containers of this sandbox")
+    .option("--json", 'print {"containerId","sandboxId"}')
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ runsc-index find 9f44
+  9f447d269d738d512ac261a92210b711f11a1d3a0bd3d8e718849543981ecccd
+  $ runsc-index find 9579 --json
+  {"containerId":"9579ebb6...","sandboxId":"9f447d26..."}`,
+    )
+    .action(async (prefix: string, _opts, cmd: Command) => {
+      const { find } = await import("./commands/find.js");
+      const opts = begin<Parameters<typeof find>[0]>(cmd, cmd.opts().json === true);
+      await find({ ...opts, prefix }, io);
+    });
+
+  program
+    .command("list")
+    .description("list containers exactly as `runsc list` prints them (table, --format json, or IDs)")
+    .option("--sandbox <sid>", "only containers of this sandbox")
+    .addOption(
+      new Option("--status <status>", "only containers with this status (after the liveness check)").choices(STATUSES),
+    )
+    .addOption(new Option("--format <format>", "output format").choices(LIST_FORMATS).default("table"))
+    .addOption(new Option("-q, --quiet", "print container IDs only (same as --format ids)").conflicts("format"))
+    .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ runsc-index list
+  ID                                                                 PID         STATUS      BUNDLE   ...
+  9f447d269d738d512ac261a92210b711f11a1d3a0bd3d8e718849543981ecccd   412345      running     /run/... ...
+  $ runsc-index list --status running --format json`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const { list } = await import("./commands/list.js");
+      const own = cmd.opts();
+      const opts = begin<Parameters<typeof list>[0]>(cmd, own.format === "json");
+      await list({ ...opts, format: own.quiet ? "ids" : own.format }, io);
+    });
+
+  program
+    .command("state")
+    .description("print the container's OCI state exactly as `runsc state` does")
+    .argument("<id>", "a container ID or a prefix of one")
+    .option("--sandbox <sid>", "only containers of this sandbox")
+    .addHelpText(
+      "after",
+      `
+Example:
+  $ runsc-index state 9f44
+  {
+    "ociVersion": "1.2.1",
+    "id": "9f447d269d738d512ac261a92210b711f11a1d3a0bd3d8e718849543981ecccd",
+    "status": "running",
+    ...`,
+    )
+    .action(async (id: string, _opts, cmd: Command) => {
+      const { state } = await import("./commands/state.js");
+      await state({ ...begin<Parameters<typeof state>[0]>(cmd, false), id }, io);
+    });
+
+  program
+    .command("show")
+    .description("print the container's state file as stored (compact JSON, no liveness check)")
+    .argument("<id>", "a container ID or a prefix of one")
+    .option("--sandbox <sid>", "only containers of this sandbox")
+    .option("--pretty", "indent by two spaces (Go's json.MarshalIndent)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ runsc-index show 9579 | jq .sandbox.pid
+  $ runsc-index show 9579 --pretty`,
+    )
+    .action(async (id: string, _opts, cmd: Command) => {
+      const { show } = await import("./commands/show.js");
+      await show({ ...begin<Parameters<typeof show>[0]>(cmd, false), id }, io);
+    });
+
+  program
+    .command("query")
+    .description("run one read-only SQL statement on the index (see docs/sql.md)")
+    .argument("<sql>", "one SELECT, WITH or VALUES statement (EXPLAIN [QUERY PLAN] allowed)")
+    .addOption(new Option("--format <format>", "output format").choices(QUERY_FORMATS).default("table"))
+    .option("--param <value>", "a value for the next ? placeholder (repeatable; bound as text)", collect)
+    .option("--named <key=value>", "a value for @key, :key or $key (repeatable; bound as text)", collect)
+    .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ runsc-index query "SELECT status, count(*) AS n FROM containers GROUP BY status"
+  status   n
+  created  612
+  running  9041
+  $ runsc-index query "SELECT container_id FROM containers WHERE pod_namespace = ?" --param kube-system --format csv
+  $ runsc-index query "SELECT * FROM sandboxes WHERE pod_name = @pod" --named pod=web-7d9f8c6b5-x2lqp --format json`,
+    )
+    .action(async (sql: string, _opts, cmd: Command) => {
+      const { query } = await import("./commands/query.js");
+      const opts = begin<Parameters<typeof query>[0]>(cmd, cmd.opts().format === "json");
+      await query({ ...opts, sql }, io);
+    });
+
+  program
+    .command("watch")
+    .description("keep the index live (inotify) until SIGINT/SIGTERM; other processes then skip their rescans")
+    .option("--json", 'one JSON object per change: {"event":"changed"|"removed","containerId","sandboxId"}')
+    .option("--interval <ms>", "how often to drain inotify (default 20)", milliseconds)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ runsc-index watch
+  watching /run/containerd/runsc/k8s.io (stop with Ctrl-C)
+  changed 9579ebb6... (sandbox 9f447d26...)
+  $ runsc-index watch --json | jq -c 'select(.event == "removed")'`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const { watch } = await import("./commands/watch.js");
+      await watch(begin<Parameters<typeof watch>[0]>(cmd, cmd.opts().json === true), io);
+    });
+
+  program
+    .command("prune")
+    .description("remove orphan .lock files and stale temporary files, each under its lock; never a .state file")
+    .option("--dry-run", "list what would be removed; remove nothing")
+    .option("--json", "print the report as one JSON object")
+    .addHelpText(
+      "after",
+      `
+Example:
+  $ runsc-index prune --dry-run
+  would remove 0a1b..._sandbox:0a1b....lock (orphan lock file)`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const { prune } = await import("./commands/prune.js");
+      await prune(begin<Parameters<typeof prune>[0]>(cmd, cmd.opts().json === true), io);
+    });
+
+  program
+    .command("doctor")
+    .description("check the index: integrity, freshness, counts, invalid files; exit 1 if anything is wrong")
+    .option("--json", "print the report as one JSON object")
+    .addHelpText(
+      "after",
+      `
+Example:
+  $ runsc-index doctor
+  integrity: ok
+  ...
+  ok`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const { doctor } = await import("./commands/doctor.js");
+      run.status = await doctor(begin<Parameters<typeof doctor>[0]>(cmd, cmd.opts().json === true), io);
+    });
+
+  return program;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function milliseconds(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a whole number of milliseconds");
+  return Number(value);
+}
+
+/** Before commander has parsed anything, a usage error is JSON if the line asks for JSON output. */
+function argvWantsJson(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === "--json" || a === "--format=json" || (a === "--format" && argv[i + 1] === "json"));
+}
+
+/** packageVersion reads "version" from the package.json above this file (src/cli or dist/src/cli). */
+function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { version?: string };
+      return pkg.version ?? "unknown";
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return "unknown";
+      dir = parent;
+    }
+  }
+}

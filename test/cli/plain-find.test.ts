@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { plainFind } from "../../src/cli/plain-find.js";
+
+describe("plainFind: the command lines find answers without commander", () => {
+  it.each([
+    [["find", "9f44"], { prefix: "9f44" }],
+    [["--root", "/r", "find", "9f44"], { root: "/r", prefix: "9f44" }],
+    [["--root=/r", "--index=/i.db", "find", "a_b"], { root: "/r", index: "/i.db", prefix: "a_b" }],
+    [["--index", "/i.db", "--root", "/r", "find", "x"], { root: "/r", index: "/i.db", prefix: "x" }],
+  ])("%j is taken", (argv, expected) => {
+    expect(plainFind(argv)).toEqual(expected);
+  });
+
+  it.each([
+    [[]],
+    [["find"]],
+    [["find", "9f44", "--json"]],
+    [["find", "--sandbox", "s", "9f44"]],
+    [["find", "-h"]],
+    [["find", "--", "9f44"]],
+    [["find", "a", "b"]],
+    [["list"]],
+    [["--root", "find", "9f44"]],
+    [["--root=", "find", "9f44"]],
+    [["--lock-timeout", "5", "find", "9f44"]],
+    [["--roots", "/r", "find", "9f44"]],
+    [["-V"]],
+  ])("%j is left to commander", (argv) => {
+    expect(plainFind(argv)).toBeUndefined();
+  });
+});
