@@ -44,6 +44,16 @@ export function listRoot(root: string): string[] {
   }
 }
 
+/** listRootAsync is listRoot on libuv's thread pool, so the caller's thread can work meanwhile. */
+export async function listRootAsync(root: string): Promise<string[]> {
+  try {
+    return await fs.promises.readdir(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
+
 export function compareCandidates(a: Candidate, b: Candidate): number {
   return cmp(a.containerId, b.containerId) || cmp(a.sandboxId, b.sandboxId);
 }

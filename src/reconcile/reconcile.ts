@@ -7,13 +7,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
-import { type FileIds, lockFileName, looksLikeStateFile, parseStateFileName } from "../ids/file-names.js";
-import { fileInfoOf, sameFile } from "../index/rows.js";
-import { listRoot } from "../index/scan-index.js";
+import { type FileIds, lockFileName, looksLikeStateFile, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
+import { fileInfoOf } from "../index/rows.js";
+import { listRootAsync } from "../index/scan-index.js";
 import { candidateOfRow, type FileRow, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
 import { acquireLock } from "../lock/flock.js";
 import { recordSync, stampDirectory, stateFileExists } from "../store/freshness.js";
 import { type ReadResult, readIndexRow } from "./read-state.js";
+import { type StatTable, statInWorkers } from "./stat-pool.js";
 import { readInWorkers } from "./worker-pool.js";
 
 export interface ReconcileOptions {
@@ -51,11 +52,15 @@ export async function reconcile(
 ): Promise<ReconcileReport> {
   const started = performance.now();
   const stamp = stampDirectory(root);
+  // Listing and stats run on other threads while this one reads the index, then sorts the names.
+  const listing = listRootAsync(root);
   const indexed = index.indexedFiles();
-  const { names, known, badNames } = classifyNames(listRoot(root), indexed);
+  const listed = (await listing).filter((name) => name.endsWith(STATE_SUFFIX));
+  const stats = options.full ? undefined : statsOf(root, listed);
+  const { names, known, badNames } = classifyNames(listed, indexed);
   const nowMs = Number(stamp.readAtNs / 1_000_000n);
   const vanished = new Set<string>();
-  const toRead = options.full ? names : changedFiles(root, names, indexed, nowMs, vanished);
+  const toRead = stats === undefined ? names : changedFiles(listed, await stats, indexed, nowMs, vanished);
   const counts = { added: 0, updated: 0, removed: 0, invalid: 0 };
   const invalid = new Map<string, string>(badNames);
 
@@ -123,27 +128,39 @@ function goneRows(
   return gone;
 }
 
+/** statsOf lstats every listed name: in worker threads for a large root, else here, one by one as asked. */
+function statsOf(root: string, listed: readonly string[]): Promise<StatTable> | StatTable {
+  if (listed.length >= WORKER_THRESHOLD) return statInWorkers(root, listed);
+  return { get: (i) => fs.lstatSync(`${root}/${listed[i]}`, { throwIfNoEntry: false }) };
+}
+
 /**
- * changedFiles stats every candidate and keeps those the index does not
- * describe exactly, or read racily (see RACY_MS), or written just now.
+ * changedFiles keeps the state files the index does not describe exactly:
+ * new, changed, read racily (see RACY_MS), or written just now. `stats`
+ * holds the stat of each listed name, by position; names that are not state
+ * files of a container (not in `indexed` and not parsing) are skipped.
  */
 function changedFiles(
-  root: string,
-  names: readonly string[],
+  listed: readonly string[],
+  stats: StatTable,
   indexed: Map<string, FileRow>,
   nowMs: number,
   vanished: Set<string>,
 ): string[] {
   const out: string[] = [];
-  const dir = `${root}/`;
-  for (const name of names) {
+  for (let i = 0; i < listed.length; i++) {
+    const name = listed[i]!;
     const row = indexed.get(name);
-    const [, size, mtimeMs, ctimeMs, ino, , mustRead] = row ?? [];
-    if (size == null || mustRead) {
-      out.push(name); // new, never read, or must be read again
+    if (row === undefined) {
+      if (parseStateFileName(name)) out.push(name); // new
       continue;
     }
-    const st = fs.lstatSync(dir + name, { throwIfNoEntry: false });
+    const [, size, mtimeMs, ctimeMs, ino, , mustRead] = row;
+    if (size === null || mustRead) {
+      out.push(name); // never read, or must be read again
+      continue;
+    }
+    const st = stats.get(i);
     if (st === undefined) {
       vanished.add(name); // removed since the listing
       continue;

@@ -23,7 +23,7 @@ export async function readInWorkers(
   const batches: string[][] = [];
   for (let i = 0; i < names.length; i += BATCH_SIZE) batches.push(names.slice(i, i + BATCH_SIZE) as string[]);
   const count = Math.max(1, Math.min(os.availableParallelism(), batches.length, 4));
-  const workers = Array.from({ length: count }, spawnWorker);
+  const workers = Array.from({ length: count }, () => spawnWorker());
   let next = 0;
   const feed = (worker: Worker): boolean => {
     if (next >= batches.length) return false;
@@ -66,11 +66,11 @@ const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 24, maxOldGenerationSizeMb: 
  * worker is a .ts file: it registers tsx's loader first, since Node 20 does
  * not pass `--import` on to worker threads. The built package runs plain .js.
  */
-function spawnWorker(): Worker {
+export function spawnWorker(name = "parse-worker"): Worker {
   if (!import.meta.url.endsWith(".ts")) {
-    return new Worker(new URL("./parse-worker.js", import.meta.url), { resourceLimits: RESOURCE_LIMITS });
+    return new Worker(new URL(`./${name}.js`, import.meta.url), { resourceLimits: RESOURCE_LIMITS });
   }
-  const worker = new URL("./parse-worker.ts", import.meta.url).href;
+  const worker = new URL(`./${name}.ts`, import.meta.url).href;
   const tsx = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(worker)}); })`;
   return new Worker(boot, { eval: true, resourceLimits: RESOURCE_LIMITS });
