@@ -30,7 +30,7 @@ const SYNCHRONOUS = "NORMAL";
 /** A writer waits this long for another writer before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5_000;
 /** The index never needs more than this much page cache. */
-const CACHE_SIZE_KIB = 16_384;
+const CACHE_SIZE_KIB = 8_192;
 
 const REQUIRED_OBJECTS = ["containers", "invalid_files", "meta", "sandboxes"];
 

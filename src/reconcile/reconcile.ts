@@ -203,9 +203,26 @@ async function readAndApply(
   options: ReconcileOptions,
 ): Promise<void> {
   const apply = makeApplier(root, index, indexed, counts, invalid, names.length, options);
-  if (names.length >= WORKER_THRESHOLD) await readInWorkers(root, names, options.withState === true, apply.batch);
-  else await readHere(root, names, options.withState === true, apply.batch);
+  const withState = options.withState === true;
+  try {
+    if (names.length >= WORKER_THRESHOLD) await readInWorkers(root, names, withState, apply.batch);
+    else await readHere(root, names, withState, apply.batch);
+  } catch (e) {
+    if (!isWorkerFailure(e)) throw e;
+    // A worker died (out of its small heap on a huge file, say): read the rest here.
+    await readHere(
+      root,
+      names.filter((name) => !apply.applied.has(name)),
+      withState,
+      apply.batch,
+    );
+  }
   await apply.retryUnderLock();
+}
+
+function isWorkerFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_WORKER_");
 }
 
 async function readHere(
@@ -234,6 +251,7 @@ function makeApplier(
   options: ReconcileOptions,
 ) {
   const suspects: string[] = [];
+  const applied = new Set<string>();
   let done = 0;
   const write = (r: ReadResult) => {
     if (r.kind === "row") {
@@ -253,9 +271,12 @@ function makeApplier(
     }
   };
   return {
+    /** Names whose result was taken, so a fallback after a worker failure does not count them twice. */
+    applied,
     batch(results: ReadResult[]): void {
       index.write(() => {
         for (const r of results) {
+          applied.add(r.name);
           // A torn in-place write by runsc does not parse: believe that only under the lock.
           if (r.kind === "invalid" && r.torn) suspects.push(r.name);
           else write(r);

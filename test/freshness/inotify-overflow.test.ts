@@ -15,14 +15,8 @@ function minimalState(id: string): string {
   return `{"id":"${id}","status":"stopped","sandbox":{"id":"${id}","pid":0}}`;
 }
 
-/**
- * BUG (src/reconcile/worker-pool.ts, spawnWorker): reading >= 2,000 files runs in worker threads,
- * which fail to load parse-worker.ts under the TypeScript sources on Node 20 (see
- * test/reconcile/workers.test.ts). list() after the overflow reads every new file's content, so it
- * fails here for that reason alone. Set this to false once it is fixed.
- */
-const WORKERS_FAIL_UNDER_TSX = false;
-const itWorkers = WORKERS_FAIL_UNDER_TSX ? it.fails : it;
+/** list() after the overflow reads every new file in worker threads (>= 2,000 files). */
+const itWorkers = it;
 
 describe("freshness: inotify queue overflow", () => {
   let root: string;

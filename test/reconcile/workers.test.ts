@@ -11,17 +11,8 @@ const FILES = 2_100;
 const BROKEN = ["broken-a", "broken-b", "broken-c"];
 const LEGACY = ["created", "creating", "paused", "running", "stopped"];
 
-/**
- * BUG (src/reconcile/worker-pool.ts, spawnWorker): under the TypeScript sources (vitest, or
- * `node --import tsx`) the workers get execArgv ["--import", "tsx"], which Node 20.20 does not apply
- * to worker threads: every full pass over >= 2,000 files rejects with ERR_UNKNOWN_FILE_EXTENSION
- * for parse-worker.ts. A bootstrap that registers tsx inside the worker works:
- * `new Worker(\`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then(({ register }) =>
- * { register(); return import(${JSON.stringify(url.href)}); })\`, { eval: true, resourceLimits })`.
- * With that change every test below passes. Set this to false once it is fixed.
- */
-const WORKERS_FAIL_UNDER_TSX = false;
-const itWorkers = WORKERS_FAIL_UNDER_TSX ? it.fails : it;
+/** Was a bug: under the TypeScript sources workers did not get tsx's loader (fixed in spawnWorker). */
+const itWorkers = it;
 
 const idOf = (i: number) => `w${String(i).padStart(5, "0")}`;
 /** Every third container is a sandbox's root; the two after it are its sub-containers. */
