@@ -17,11 +17,12 @@ import type { Candidate } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
 import { sameFile } from "../index/rows.js";
 import { compareCandidates, listRoot } from "../index/scan-index.js";
-import { candidateOfRow, fileInfoOfRow, isPendingRow, type SqliteIndex } from "../index/sqlite-index.js";
+import { candidateOfRow, fileInfoOfRow, isPendingRow, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
 import { CHANGED_MASK, DirectoryWatch, REMOVED_MASK } from "../watch/inotify.js";
 import { waitForWatcherSync } from "../watch/vouch.js";
 
-export const RACY_NS = 20_000_000n;
+/** The racy window of RACY_MS (shared with the reconciler's per-file rule), in ns. */
+export const RACY_NS = BigInt(RACY_MS) * 1_000_000n;
 
 export interface DirStamp {
   /** The root's mtime in ns, or -1n when it does not exist. */
