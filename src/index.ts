@@ -20,6 +20,7 @@ export { STATUSES, type Status } from "./state/status.js";
 export type { Container, ContainerSummary } from "./store/container.js";
 export type { DoctorReport } from "./store/doctor.js";
 export { INDEX_DIR, type OpenStoreOptions, openStore } from "./store/open-store.js";
+export type { ListOptions, LoadOptions, ResolveOptions, UpdateFn } from "./store/options.js";
 export type { PrunedFile, PruneOptions, PruneReport } from "./store/prune.js";
-export type { ListOptions, LoadOptions, ResolveOptions, Store, UpdateFn } from "./store/store.js";
+export type { Store } from "./store/store.js";
 export type { Watcher, WatchOptions } from "./watch/watcher.js";

@@ -68,3 +68,17 @@ export function summarize(
     annotationsJson: row.annotations ?? "{}",
   };
 }
+
+/** containerOf describes a container read from (or written to) its file; the liveness check unless skipCheck. */
+export function containerOf(
+  ids: { containerId: ContainerId; sandboxId: SandboxId },
+  doc: StateDocument,
+  file: string,
+  skipCheck: boolean,
+): Container {
+  const f = doc.fields;
+  const checked = skipCheck
+    ? { status: f.storedStatus, liveness: undefined }
+    : checkedStatus({ status: f.storedStatus, pid: f.pid, startTime: f.startTime, rootCreatedAt: f.createdAt });
+  return { ...ids, status: checked.status as Status, liveness: checked.liveness, fields: f, document: doc, file };
+}

@@ -26,55 +26,21 @@ import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/r
 import { rowValues } from "../index/rows.js";
 import { ScanIndex } from "../index/scan-index.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
-import { checkedStatus, type Liveness } from "../liveness/liveness.js";
+import type { Liveness } from "../liveness/liveness.js";
 import { acquireLock, type LockWait } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
 import type { ReconcileOptions, ReconcileReport } from "../reconcile/reconcile.js";
 import { StateDocument } from "../state/document.js";
 import type { Status } from "../state/status.js";
 import type { Watcher, WatchOptions } from "../watch/watcher.js";
-import { type Container, type ContainerSummary, summarize } from "./container.js";
+import { type Container, type ContainerSummary, containerOf, summarize } from "./container.js";
 import { ContentFreshness } from "./content-freshness.js";
 import type { DoctorReport } from "./doctor.js";
 import { NameTracker } from "./freshness.js";
+import type { ListOptions, LoadOptions, ResolveOptions, StoreSettings, UpdateFn } from "./options.js";
 import type { PruneOptions, PruneReport } from "./prune.js";
 import { resolveIn } from "./resolve.js";
 import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "./state-files.js";
-
-export interface ResolveOptions {
-  /** Only containers of this sandbox. */
-  readonly sandbox?: string | undefined;
-}
-
-export interface LoadOptions extends ResolveOptions {
-  /** The ID is a full container ID, not a prefix. */
-  readonly exact?: boolean;
-  /** Skip the liveness check: report the stored status. */
-  readonly skipCheck?: boolean;
-  /** Fail with ERR_LOCKED instead of waiting for the lock. */
-  readonly tryLock?: boolean;
-  /** Fail unless the container is its sandbox's root container. */
-  readonly rootContainer?: boolean;
-}
-
-export interface ListOptions {
-  readonly sandbox?: string | undefined;
-  readonly status?: Status | undefined;
-  /** Bring contents in line with the files first (default true). */
-  readonly fresh?: boolean;
-  readonly skipCheck?: boolean;
-}
-
-export type UpdateFn = (doc: StateDocument) => void | StateDocument;
-
-export interface StoreSettings {
-  readonly root: string;
-  readonly indexPath: string;
-  readonly lockWait: LockWait;
-  readonly durable: boolean;
-  readonly readonly: boolean;
-  readonly inotify: boolean;
-}
 
 /** Past the 20 ms racy window of freshness.ts, with a margin for a coarse clock. */
 const SETTLE_DELAY_MS = 30;
@@ -173,7 +139,7 @@ export class Store {
     }
     return this.#withLock(ids, options.tryLock ? "try" : undefined, (lock) => {
       const doc = this.#readLocked(lock, ids);
-      return this.#toContainer(ids, doc, options.skipCheck === true);
+      return containerOf(ids, doc, this.#statePath(ids), options.skipCheck === true);
     });
   }
 
@@ -239,7 +205,7 @@ export class Store {
         );
       }
       this.#writeLocked(lock, ids, doc);
-      return this.#toContainer(ids, doc, true);
+      return containerOf(ids, doc, this.#statePath(ids), true);
     });
   }
 
@@ -276,7 +242,7 @@ export class Store {
         );
       }
       this.#writeLocked(lock, ids, next);
-      return this.#toContainer(ids, next, true);
+      return containerOf(ids, next, this.#statePath(ids), true);
     });
   }
 
@@ -467,25 +433,6 @@ export class Store {
         // Only an optimization: the next call brings the names in line anyway.
       }
     }, SETTLE_DELAY_MS).unref();
-  }
-
-  #toContainer(
-    ids: { containerId: ContainerId; sandboxId: SandboxId },
-    doc: StateDocument,
-    skipCheck: boolean,
-  ): Container {
-    const f = doc.fields;
-    const checked = skipCheck
-      ? { status: f.storedStatus, liveness: undefined }
-      : checkedStatus({ status: f.storedStatus, pid: f.pid, startTime: f.startTime, rootCreatedAt: f.createdAt });
-    return {
-      ...ids,
-      status: checked.status as Status,
-      liveness: checked.liveness,
-      fields: f,
-      document: doc,
-      file: this.#statePath(ids),
-    };
   }
 
   #lockTimeoutMs(): number {

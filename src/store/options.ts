@@ -1,0 +1,41 @@
+/** The options of Store's methods, and the settings openStore gives a Store. */
+import type { LockWait } from "../lock/flock.js";
+import type { StateDocument } from "../state/document.js";
+import type { Status } from "../state/status.js";
+
+export interface ResolveOptions {
+  /** Only containers of this sandbox. */
+  readonly sandbox?: string | undefined;
+}
+
+export interface LoadOptions extends ResolveOptions {
+  /** The ID is a full container ID, not a prefix. */
+  readonly exact?: boolean;
+  /** Skip the liveness check: report the stored status. */
+  readonly skipCheck?: boolean;
+  /** Fail with ERR_LOCKED instead of waiting for the lock. */
+  readonly tryLock?: boolean;
+  /** Fail unless the container is its sandbox's root container. */
+  readonly rootContainer?: boolean;
+}
+
+export interface ListOptions {
+  readonly sandbox?: string | undefined;
+  readonly status?: Status | undefined;
+  /** Bring contents in line with the files first (default true). */
+  readonly fresh?: boolean;
+  readonly skipCheck?: boolean;
+}
+
+/** update's callback changes the document in place (returning nothing) or returns a new one. */
+// biome-ignore lint/suspicious/noConfusingVoidType: callbacks that change the document in place return void
+export type UpdateFn = (doc: StateDocument) => void | StateDocument;
+
+export interface StoreSettings {
+  readonly root: string;
+  readonly indexPath: string;
+  readonly lockWait: LockWait;
+  readonly durable: boolean;
+  readonly readonly: boolean;
+  readonly inotify: boolean;
+}
