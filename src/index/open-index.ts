@@ -35,6 +35,7 @@ export function isCorruption(e: unknown): boolean {
   return false;
 }
 
-function isSqliteError(e: unknown): boolean {
-  return String((e as { code?: unknown } | null)?.code).startsWith("SQLITE_");
+export function isSqliteError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_");
 }

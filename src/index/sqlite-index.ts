@@ -52,7 +52,6 @@ export const RACY_MS = 20;
 
 export interface RowFilter {
   readonly sandboxId?: string | undefined;
-  readonly status?: string | undefined;
 }
 
 const ROW_COLUMNS = `container_id AS containerId, sandbox_id AS sandboxId, status, pid, gofer_pid AS goferPid,
@@ -110,16 +109,16 @@ export class SqliteIndex implements NameIndex {
     return this.#s.remove.run(c.containerId, c.sandboxId).changes > 0;
   }
 
-  has(c: Candidate): boolean {
-    return this.#s.has.get(c.containerId, c.sandboxId) !== undefined;
-  }
-
   /** indexedFiles maps each row's state-file name to its file metadata, for diffing with a directory scan. */
   indexedFiles(): Map<string, FileRow> {
     const out = new Map<string, FileRow>();
     // raw() rows and one string key per row: this runs over every row on each incremental pass.
     for (const r of this.#s.files.raw().all() as FileRow[]) out.set(r[0], r);
     return out;
+  }
+
+  has(c: Candidate): boolean {
+    return this.#s.has.get(c.containerId, c.sandboxId) !== undefined;
   }
 
   indexedFile(c: Candidate): FileRow | undefined {
@@ -131,7 +130,7 @@ export class SqliteIndex implements NameIndex {
   }
 
   rows(filter: RowFilter = {}): ContainerRow[] {
-    return this.#s.rows.all({ sandboxId: filter.sandboxId ?? null, status: filter.status ?? null }) as ContainerRow[];
+    return this.#s.rows.all({ sandboxId: filter.sandboxId ?? null }) as ContainerRow[];
   }
 
   row(c: Candidate): ContainerRow | undefined {
@@ -221,7 +220,7 @@ function prepareStatements(db: Database.Database) {
       "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE pending = 1 ORDER BY container_id, sandbox_id",
     ),
     rows: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers
-      WHERE (@sandboxId IS NULL OR sandbox_id = @sandboxId) AND (@status IS NULL OR status = @status)
+      WHERE (@sandboxId IS NULL OR sandbox_id = @sandboxId)
       ORDER BY container_id, sandbox_id`),
     row: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers WHERE container_id = ? AND sandbox_id = ?`),
     sandboxIds: db.prepare("SELECT DISTINCT sandbox_id FROM containers ORDER BY sandbox_id"),

@@ -49,13 +49,10 @@ export const LOCK_UN = 8;
 
 export const EINTR = 4;
 export const EAGAIN = 11; // == EWOULDBLOCK on Linux
-export const EBADF = 9;
 
 export const IN_NONBLOCK = 0o4000;
 export const IN_CLOEXEC = 0o2000000;
 
-export const IN_MODIFY = 0x2;
-export const IN_ATTRIB = 0x4;
 export const IN_CLOSE_WRITE = 0x8;
 export const IN_MOVED_FROM = 0x40;
 export const IN_MOVED_TO = 0x80;

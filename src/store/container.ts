@@ -3,7 +3,7 @@ import type { ContainerRow } from "../index/rows.js";
 import { checkedStatus, type Liveness } from "../liveness/liveness.js";
 import type { StateDocument } from "../state/document.js";
 import type { ContainerFields } from "../state/fields.js";
-import type { Status } from "../state/status.js";
+import { LIVE_STATUSES, type Status } from "../state/status.js";
 
 /** A container loaded from its state file. */
 export interface Container {
@@ -57,7 +57,7 @@ export function summarize(
     status,
     storedStatus: row.status,
     liveness: checked.liveness,
-    pid: status === "created" || status === "running" || status === "paused" ? (row.pid ?? 0) : -1,
+    pid: LIVE_STATUSES.includes(status) ? (row.pid ?? 0) : -1,
     goferPid: row.goferPid ?? 0,
     createdAt: row.createdAt ?? "",
     bundleDir: row.bundleDir ?? "",

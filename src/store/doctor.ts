@@ -7,6 +7,7 @@
 import type { Candidate } from "../errors.js";
 import { ScanIndex } from "../index/scan-index.js";
 import { candidateOfRow, type SqliteIndex } from "../index/sqlite-index.js";
+import { isAlive } from "../watch/vouch.js";
 import type { Store } from "./store.js";
 
 export interface DoctorReport {
@@ -81,11 +82,5 @@ function drift(onDisk: Candidate[], rows: Candidate[]): { missing: number; extra
 function watcherOf(index: SqliteIndex): DoctorReport["watcher"] {
   const pid = Number(index.meta.get("watcher_pid"));
   if (!pid) return null;
-  let alive = true;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    alive = (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-  return { pid, alive, drainedAtMs: Number(index.meta.get("watcher_drained_at_ms") ?? 0) };
+  return { pid, alive: isAlive(pid), drainedAtMs: Number(index.meta.get("watcher_drained_at_ms") ?? 0) };
 }

@@ -15,6 +15,7 @@
 import fs from "node:fs";
 import type { Candidate } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
+import { isSqliteError } from "../index/open-index.js";
 import { sameFile } from "../index/rows.js";
 import { compareCandidates, listRoot } from "../index/scan-index.js";
 import { candidateOfRow, fileInfoOfRow, isPendingRow, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
@@ -176,10 +177,6 @@ export class NameTracker {
     this.#watch = undefined;
   }
 
-  get fd(): number | undefined {
-    return this.#watch?.fd;
-  }
-
   /** generation changes whenever events may have been lost (NaN while nothing is watched). */
   get generation(): number {
     return this.#watch === undefined ? Number.NaN : this.#generation;
@@ -241,9 +238,4 @@ export class NameTracker {
     if (st === undefined) return false; // removed again; its IN_DELETE follows
     return !sameFile(st, recorded);
   }
-}
-
-function isSqliteError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("SQLITE_");
 }
