@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
 /** runsc's own output for the fixture root: cli-output/sandbox-dead and cli-output/sandbox-alive. */
-export const CLI_OUTPUT_DIR = fileURLToPath(new URL("../../../shared/fixtures/runsc/cli-output/", import.meta.url));
+export const CLI_OUTPUT_DIR = fileURLToPath(new URL("../fixtures/runsc/cli-output/", import.meta.url));
 
 /**
  * Run by `flock LOCK node -e`: rebuild when dist/src/cli/main.js is missing

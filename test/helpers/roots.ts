@@ -1,6 +1,6 @@
 /**
  * Temporary runsc roots for tests, seeded from the real-format fixtures in
- * ../shared/fixtures/runsc (beside the repository, as CI clones it).
+ * test/fixtures/runsc (copied from runsc; see FORMAT.md there).
  *
  * Every directory made here lives under os.tmpdir() and is removed by
  * removeTempDirs(); call it in afterEach (or afterAll).
@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The fixture directory, as an absolute path. */
-export const FIXTURES_DIR = fileURLToPath(new URL("../../../shared/fixtures/runsc/", import.meta.url));
+export const FIXTURES_DIR = fileURLToPath(new URL("../fixtures/runsc/", import.meta.url));
 
 /** The fixtures' sandbox ID; also the root (pause) container's ID. */
 export const FIXTURE_SANDBOX_ID = "9f447d269d738d512ac261a92210b711f11a1d3a0bd3d8e718849543981ecccd";

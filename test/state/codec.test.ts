@@ -13,7 +13,7 @@ import {
 } from "../../src/state/go-json.js";
 
 // Resolved relative to the repo, because CI clones it beside its own copy of shared/.
-const FIXTURES = new URL("../../../shared/fixtures/runsc/", import.meta.url);
+const FIXTURES = new URL("../fixtures/runsc/", import.meta.url);
 const fixtureNames = readdirSync(FIXTURES).filter((n) => n.endsWith(".state"));
 const readFixture = (name: string) => readFileSync(new URL(name, FIXTURES), "utf8");
 
