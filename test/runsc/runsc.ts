@@ -120,6 +120,12 @@ export class RunscRoot {
     for (const pid of this.pidsOf(id)) this.#pids.add(pid);
   }
 
+  /** adopt remembers a container created elsewhere (another process) for clean-up. */
+  adopt(id: string): void {
+    this.#created.add(id);
+    for (const pid of this.pidsOf(id)) this.#pids.add(pid);
+  }
+
   /** ok runs runsc and throws with its stderr unless it exits 0; returns stdout. */
   ok(args: readonly string[], env: Readonly<Record<string, string>> = {}): string {
     const r = this.run(args, env);
