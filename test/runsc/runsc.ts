@@ -120,6 +120,11 @@ export class RunscRoot {
     for (const pid of this.pidsOf(id)) this.#pids.add(pid);
   }
 
+  /** adoptName remembers an ID for clean-up before it is created (by an asynchronous create). */
+  adoptName(id: string): void {
+    this.#created.add(id);
+  }
+
   /** adopt remembers a container created elsewhere (another process) for clean-up. */
   adopt(id: string): void {
     this.#created.add(id);
