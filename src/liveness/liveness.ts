@@ -16,6 +16,7 @@
  * a wall-clock step of any size cannot change the answer.
  */
 import fs from "node:fs";
+import { signalZero } from "../native/libc.js";
 import type { Status } from "../state/status.js";
 import { ControlConnection, controlAddress } from "./control-socket.js";
 
@@ -111,13 +112,9 @@ export class LivenessCache {
 
 /** isRunning is runsc's Sandbox.IsRunning: kill(pid, 0) succeeds. A zombie succeeds; EPERM and ESRCH fail. */
 export function isRunning(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false; // kill(0 or -1, 0) would probe a group, not a process
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  // kill(0 or -1, 0) would probe a group, not a process; runsc never calls it with pid 0 either.
+  if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) return false;
+  return signalZero(pid);
 }
 
 /**

@@ -22,6 +22,7 @@ interface Libc {
   readonly connect: Fn;
   readonly write: Fn;
   readonly poll: Fn;
+  readonly kill: Fn;
 }
 
 let bound: Libc | undefined;
@@ -45,6 +46,7 @@ function libc(): Libc {
     connect: lib.func("int connect(int fd, const uint8_t *addr, uint32_t addrlen)"),
     write: lib.func("long write(int fd, const uint8_t *buf, size_t count)"),
     poll: lib.func("int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)"),
+    kill: lib.func("int kill(int pid, int sig)"),
   };
   return bound;
 }
@@ -124,7 +126,7 @@ export function errnoName(errno: number): string {
   return names[errno] ?? `errno ${errno}`;
 }
 
-// --- Unix sockets: runsc's liveness check (src/liveness/control-socket.ts) ---
+// --- Unix sockets and kill(2): runsc's liveness check (src/liveness/control-socket.ts) ---
 // Node's net module cannot reach runsc 20221219's control socket: its abstract
 // name ends in a NUL byte that is part of the name, and net drops it.
 
@@ -157,4 +159,13 @@ export function pollOne(fd: number, events: number, timeoutMs: number): SyscallR
   pfd.writeInt16LE(events, 4);
   const r = call(() => libc().poll(pfd, 1, Math.max(0, Math.round(timeoutMs))) as number);
   return { ...r, revents: pfd.readInt16LE(6) };
+}
+
+/**
+ * signalZero is kill(pid, 0) == 0, runsc's IsRunning probe. Through libc
+ * rather than process.kill, which throws for every dead PID: ~20 us each,
+ * seconds for a listing of 100k containers.
+ */
+export function signalZero(pid: number): boolean {
+  return (libc().kill(pid, 0) as number) === 0;
 }

@@ -122,6 +122,10 @@ describe("list and state beside the real runsc", () => {
     const b = r.bundle("b");
     r.create("life", b);
     expect((await same("created", r, ["life"]))[0]).toMatchObject({ status: "created" });
+    // The format was detected from the host's runsc, and the answer cached beside the index.
+    const spec = /^spec: (\S+)$/m.exec(r.ok(["--version"]))?.[1];
+    const cached = JSON.parse(fs.readFileSync(path.join(r.root, ".runsc-index", "runsc-version.json"), "utf8"));
+    expect(cached.flavor.ociVersion).toBe(spec);
     r.ok(["start", "life"]);
     expect((await same("running", r, ["life"]))[0]).toMatchObject({ status: "running" });
     r.ok(["pause", "life"]);
