@@ -170,6 +170,19 @@ describe("list and state with the sandbox alive", () => {
     expect(state(root, FIXTURE_SUB_ID)).toBe(expected(STATE_SUB));
   });
 
+  it("--strict-liveness adds the strict answer after runsc's fields and columns, which stay as runsc prints them", async () => {
+    const { root, expected } = await liveRoot();
+    const table = list(root, "--strict-liveness").split("\n");
+    const plain = expected("runsc-list.txt", true).split("\n");
+    expect(table[0]).toMatch(/^ID .* OWNER +STRICT STATUS +LIVENESS$/);
+    expect(table[1]!.startsWith(plain[1]!.trimEnd())).toBe(true);
+    expect(table[1]).toMatch(/ created +alive$/);
+    expect(table[2]).toMatch(/ running +alive$/);
+    const text = runCli(["--root", root, "state", FIXTURE_ROOT_ID, "--strict-liveness"]).stdout;
+    expect(text.startsWith(expected(STATE_ROOT).replace(/\n?}\n?$/, ","))).toBe(true);
+    expect(JSON.parse(text)).toMatchObject({ status: "running", strictStatus: "running", liveness: "alive" });
+  });
+
   it("list --status filters on the status as printed (after the liveness check)", async () => {
     const { root } = await liveRoot();
     expect(list(root, "--status", "running", "--format", "ids")).toBe(`${FIXTURE_ROOT_ID}\n`);
