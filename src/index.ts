@@ -17,7 +17,7 @@ export { StateDocument } from "./state/document.js";
 export type { ContainerFields } from "./state/fields.js";
 export { JsonNumber, type JsonObject, type JsonValue } from "./state/go-json.js";
 export { STATUSES, type Status } from "./state/status.js";
-export type { Container, ContainerSummary } from "./store/container.js";
+export type { CheckedStatus, Container, ContainerSummary } from "./store/container.js";
 export type { DoctorReport } from "./store/doctor.js";
 export { INDEX_DIR, type OpenStoreOptions, openStore } from "./store/open-store.js";
 export type { ListOptions, LoadOptions, ResolveOptions, UpdateFn } from "./store/options.js";

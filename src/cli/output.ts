@@ -4,6 +4,7 @@
  * results (table, JSON, CSV). Pure functions from values to text.
  */
 import { encodeGoJsonIndent, encodeGoString, JsonNumber, type JsonObject } from "../state/go-json.js";
+import type { RunscFlavor } from "./runsc-flavor.js";
 
 /** Io is where a command writes: the process's stdout and stderr, or a test's buffers. */
 export interface Io {
@@ -132,9 +133,6 @@ function formatBlock(lines: Cell[][], o: TabwriterOptions, out: string[], allTer
 
 // --- runsc list / runsc state ---
 
-/** specs.Version of the runtime-spec runsc vendors: the `ociVersion` runsc list and state print. */
-export const OCI_VERSION = "1.2.1";
-
 /** The fields of an OCI specs.State, as runsc's Container.State() fills them. */
 export interface OciState {
   readonly id: string;
@@ -147,25 +145,33 @@ export interface OciState {
 /**
  * ociStateJson is json.Marshal(specs.State): compact, Go escaping, `pid`
  * omitted when 0 and `annotations` when empty (both omitempty).
- * `annotationsJson` is the Go encoding of the annotations map (sorted keys).
+ * `annotationsJson` is the Go encoding of the annotations map (sorted keys);
+ * `ociVersion` the runsc release's (runsc-flavor.ts).
  */
-export function ociStateJson(s: OciState, annotationsJson: string): string {
+export function ociStateJson(s: OciState, annotationsJson: string, ociVersion: string): string {
   const pid = s.pid === 0 ? "" : `"pid":${s.pid},`;
   const annotations = annotationsJson === "{}" || annotationsJson === "" ? "" : `,"annotations":${annotationsJson}`;
-  return `{"ociVersion":"${OCI_VERSION}","id":${encodeGoString(s.id)},"status":${encodeGoString(s.status)},${pid}"bundle":${encodeGoString(s.bundle)}${annotations}}`;
+  return `{"ociVersion":${encodeGoString(ociVersion)},"id":${encodeGoString(s.id)},"status":${encodeGoString(s.status)},${pid}"bundle":${encodeGoString(s.bundle)}${annotations}}`;
 }
 
-/** ociStateIndented is json.MarshalIndent(specs.State, "", "  ") plus the newline runsc state prints. */
-export function ociStateIndented(s: OciState, annotations: Readonly<Record<string, string>>): string {
+/**
+ * ociStateIndented is json.MarshalIndent(specs.State, "", "  "), plus the
+ * newline current runsc releases print after it (20221219 prints none).
+ */
+export function ociStateIndented(
+  s: OciState,
+  annotations: Readonly<Record<string, string>>,
+  flavor: RunscFlavor,
+): string {
   const doc: JsonObject = new Map();
-  doc.set("ociVersion", OCI_VERSION);
+  doc.set("ociVersion", flavor.ociVersion);
   doc.set("id", s.id);
   doc.set("status", s.status);
   if (s.pid !== 0) doc.set("pid", new JsonNumber(String(s.pid)));
   doc.set("bundle", s.bundle);
   const keys = Object.keys(annotations).sort(compareUtf8);
   if (keys.length > 0) doc.set("annotations", new Map(keys.map((k) => [k, annotations[k]!])));
-  return `${encodeGoJsonIndent(doc, "  ")}\n`;
+  return encodeGoJsonIndent(doc, "  ") + (flavor.stateNewline ? "\n" : "");
 }
 
 /** Go sorts map keys by their UTF-8 bytes; UTF-16 order differs only past U+FFFF. */
@@ -178,12 +184,17 @@ export interface ListRow extends OciState {
   readonly owner: string;
 }
 
-/** runsc list's table: header, then one row per container, through the tabwriter. */
-export function runscListTable(rows: readonly ListRow[]): string {
-  const parts = ["ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n"];
-  for (const r of rows) {
-    parts.push(`${r.id}\t${r.pid}\t${r.status}\t${r.bundle}\t${goRfc3339Nano(r.createdAt)}\t${r.owner}\n`);
-  }
+/**
+ * runsc list's table: header, then one row per container, through the
+ * tabwriter. `strict` (only with --strict-liveness) adds STRICT STATUS and
+ * LIVENESS columns after runsc's.
+ */
+export function runscListTable(rows: readonly ListRow[], strict?: readonly (readonly [string, string])[]): string {
+  const parts = [`ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER${strict ? "\tSTRICT STATUS\tLIVENESS" : ""}\n`];
+  rows.forEach((r, i) => {
+    const extra = strict ? `\t${strict[i]![0]}\t${strict[i]![1]}` : "";
+    parts.push(`${r.id}\t${r.pid}\t${r.status}\t${r.bundle}\t${goRfc3339Nano(r.createdAt)}\t${r.owner}${extra}\n`);
+  });
   return tabwrite(parts.join(""), RUNSC_LIST_TABWRITER);
 }
 

@@ -14,6 +14,7 @@ import { defaultRoot } from "./default-root.js";
 import { EXIT_OK } from "./exit-codes.js";
 import { type Io, LIST_FORMATS, QUERY_FORMATS } from "./output.js";
 import { reportError } from "./report.js";
+import { RUNSC_FORMAT_ENV, RUNSC_FORMATS } from "./runsc-flavor.js";
 
 /** What main needs to know while a command runs. */
 interface RunState {
@@ -42,6 +43,12 @@ function buildProgram(io: Io, run: RunState): Command {
     .option("--root <dir>", "runsc's root directory (runsc --root)", defaultRoot())
     .option("--index <file>", "the index database (default: <root>/.runsc-index/index.db)")
     .option("--lock-timeout <ms>", "give up waiting for a container's lock after this long (exit 5)", milliseconds)
+    .addOption(
+      new Option(
+        "--runsc-format <release>",
+        `print list/state bytes as this runsc release does (default: $${RUNSC_FORMAT_ENV}, else the host's runsc)`,
+      ).choices(RUNSC_FORMATS),
+    )
     .version(packageVersion(), "-V, --version")
     .exitOverride()
     .configureOutput({
@@ -115,7 +122,13 @@ Examples:
       new Option("--status <status>", "only containers with this status (after the liveness check)").choices(STATUSES),
     )
     .addOption(new Option("--format <format>", "output format").choices(LIST_FORMATS).default("table"))
-    .addOption(new Option("-q, --quiet", "print container IDs only (same as --format ids)").conflicts("format"))
+    .addOption(
+      new Option(
+        "-q, --quiet",
+        "print the container IDs of the state file names, reading no file (runsc list -q)",
+      ).conflicts("format"),
+    )
+    .option("--strict-liveness", "add STRICT STATUS and LIVENESS: the sandbox process checked for zombie and PID reuse")
     .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
     .addHelpText(
       "after",
@@ -138,6 +151,10 @@ Examples:
     .description("print the container's OCI state exactly as `runsc state` does")
     .argument("<id>", "a container ID or a prefix of one")
     .option("--sandbox <sid>", "only containers of this sandbox")
+    .option(
+      "--strict-liveness",
+      'add "strictStatus" and "liveness": the sandbox process checked for zombie and PID reuse',
+    )
     .addHelpText(
       "after",
       `

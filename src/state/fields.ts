@@ -29,6 +29,8 @@ export interface ContainerFields {
   readonly podNamespace: string;
   /** `sandbox.startTime`: when `runsc create` started; "" in files older than 2024-07. */
   readonly startTime: string;
+  /** `sandbox.controlSocketPath`: the sandbox's control socket (runsc since 2023-09); "" before (an abstract socket named after the sandbox). */
+  readonly controlSocketPath: string;
   /** `spec.annotations` (string map; empty when absent). */
   readonly annotations: Readonly<Record<string, string>>;
 }
@@ -56,6 +58,7 @@ export function readFields(doc: JsonValue): ContainerFields {
     podName: str(sandbox, "podName", "sandbox."),
     podNamespace: str(sandbox, "namespace", "sandbox."),
     startTime: str(sandbox, "startTime", "sandbox."),
+    controlSocketPath: str(sandbox, "controlSocketPath", "sandbox."),
     annotations: annotationsOf(root),
   };
 }

@@ -1,18 +1,28 @@
 import type { ContainerId, SandboxId } from "../ids/id.js";
 import type { ContainerRow } from "../index/rows.js";
-import { checkedStatus, type Liveness } from "../liveness/liveness.js";
+import { type Liveness, type LivenessCache, runscStatus, strictStatus } from "../liveness/liveness.js";
 import type { StateDocument } from "../state/document.js";
 import type { ContainerFields } from "../state/fields.js";
 import { LIVE_STATUSES, type Status } from "../state/status.js";
 
+/** What a liveness check says about a container; the same fields in Container and ContainerSummary. */
+export interface CheckedStatus {
+  /** The status runsc would report (liveness.ts), or the stored status with skipCheck. */
+  readonly status: Status;
+  /** The status as stored in the file. */
+  readonly storedStatus: Status;
+  /** Sandbox PID as runsc list and state print it: -1 unless `status` is created, running or paused. */
+  readonly pid: number;
+  /** With strictLiveness: `status`, or "stopped" when the sandbox process is not alive. Else undefined. */
+  readonly strictStatus: Status | undefined;
+  /** With strictLiveness: the sandbox process as the strict check sees it. Else undefined. */
+  readonly liveness: Liveness | undefined;
+}
+
 /** A container loaded from its state file. */
-export interface Container {
+export interface Container extends CheckedStatus {
   readonly containerId: ContainerId;
   readonly sandboxId: SandboxId;
-  /** The status runsc would report: stored status, or "stopped" when the sandbox is dead (unless skipCheck). */
-  readonly status: Status;
-  /** How the liveness check went; undefined when skipped or not applicable. */
-  readonly liveness: Liveness | undefined;
   readonly fields: ContainerFields;
   /** The lossless document: change it and pass it to save(). */
   readonly document: StateDocument;
@@ -21,14 +31,9 @@ export interface Container {
 }
 
 /** A container as listed from the index (no document). */
-export interface ContainerSummary {
+export interface ContainerSummary extends CheckedStatus {
   readonly containerId: string;
   readonly sandboxId: string;
-  readonly status: Status;
-  readonly storedStatus: Status;
-  readonly liveness: Liveness | undefined;
-  /** Sandbox PID as runsc list prints it: -1 unless created, running or paused. */
-  readonly pid: number;
   readonly goferPid: number;
   readonly createdAt: string;
   readonly bundleDir: string;
@@ -40,24 +45,43 @@ export interface ContainerSummary {
   readonly annotationsJson: string;
 }
 
-/** summarize applies the liveness check to an index row; cache shares /proc reads within one listing. */
+/**
+ * checkStatus applies runsc's check (unless skipCheck) and, when the cache
+ * was made with `strict`, the strict one. `socketPath` is the container's
+ * `sandbox.controlSocketPath` when known (undefined: the cache finds it).
+ */
+export function checkStatus(
+  c: { containerId: string; sandboxId: string; status: Status; pid: number },
+  socketPath: string | undefined,
+  skipCheck: boolean,
+  cache: LivenessCache,
+): CheckedStatus {
+  const status = skipCheck ? c.status : runscStatus(c, cache, socketPath);
+  const liveness = cache.isStrict ? cache.strict(c.pid, c.sandboxId) : undefined;
+  return {
+    status,
+    storedStatus: c.status,
+    pid: LIVE_STATUSES.includes(status) ? c.pid : -1,
+    strictStatus: liveness === undefined ? undefined : strictStatus(status, liveness),
+    liveness,
+  };
+}
+
+/**
+ * summarize applies the checks to an index row. `cache` is one per listing
+ * (one control connection per sandbox); `_rootCreatedAt` is no longer used
+ * (liveness compares no times) and kept so per-row callers need not change.
+ */
 export function summarize(
   row: ContainerRow & { status: Status },
-  rootCreatedAt: string,
+  _rootCreatedAt: string,
   skipCheck: boolean,
-  cache: Map<string, Liveness>,
+  cache: LivenessCache,
 ): ContainerSummary {
-  const checked = skipCheck
-    ? { status: row.status, liveness: undefined }
-    : checkedStatus({ status: row.status, pid: row.pid ?? 0, startTime: row.startTime ?? "", rootCreatedAt }, cache);
-  const status = checked.status as Status;
+  const ids = { containerId: row.containerId, sandboxId: row.sandboxId };
   return {
-    containerId: row.containerId,
-    sandboxId: row.sandboxId,
-    status,
-    storedStatus: row.status,
-    liveness: checked.liveness,
-    pid: LIVE_STATUSES.includes(status) ? (row.pid ?? 0) : -1,
+    ...ids,
+    ...checkStatus({ ...ids, status: row.status, pid: row.pid ?? 0 }, undefined, skipCheck, cache),
     goferPid: row.goferPid ?? 0,
     createdAt: row.createdAt ?? "",
     bundleDir: row.bundleDir ?? "",
@@ -69,16 +93,15 @@ export function summarize(
   };
 }
 
-/** containerOf describes a container read from (or written to) its file; the liveness check unless skipCheck. */
+/** containerOf describes a container read from (or written to) its file, checked unless skipCheck. */
 export function containerOf(
   ids: { containerId: ContainerId; sandboxId: SandboxId },
   doc: StateDocument,
   file: string,
   skipCheck: boolean,
+  cache: LivenessCache,
 ): Container {
   const f = doc.fields;
-  const checked = skipCheck
-    ? { status: f.storedStatus, liveness: undefined }
-    : checkedStatus({ status: f.storedStatus, pid: f.pid, startTime: f.startTime, rootCreatedAt: f.createdAt });
-  return { ...ids, status: checked.status as Status, liveness: checked.liveness, fields: f, document: doc, file };
+  const checked = checkStatus({ ...ids, status: f.storedStatus, pid: f.pid }, f.controlSocketPath, skipCheck, cache);
+  return { ...ids, ...checked, fields: f, document: doc, file };
 }

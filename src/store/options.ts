@@ -13,6 +13,8 @@ export interface LoadOptions extends ResolveOptions {
   readonly exact?: boolean;
   /** Skip the liveness check: report the stored status. */
   readonly skipCheck?: boolean;
+  /** Also run the strict check (liveness.ts): fills `liveness` and `strictStatus`, never changes `status`. */
+  readonly strictLiveness?: boolean;
   /** Fail with ERR_LOCKED instead of waiting for the lock. */
   readonly tryLock?: boolean;
   /** Fail unless the container is its sandbox's root container. */
@@ -25,6 +27,8 @@ export interface ListOptions {
   /** Bring contents in line with the files first (default true). */
   readonly fresh?: boolean;
   readonly skipCheck?: boolean;
+  /** Also run the strict check: fills `liveness` and `strictStatus`, never changes `status`. */
+  readonly strictLiveness?: boolean;
 }
 
 /** update's callback changes the document in place (returning nothing) or returns a new one. */

@@ -15,7 +15,18 @@ import type { HeldLock } from "../lock/held-lock.js";
 export interface PruneOptions {
   /** Report what would be removed, remove nothing. */
   readonly dryRun?: boolean;
+  /** Lock files younger than this are left alone (default LOCK_MIN_AGE_MS). */
+  readonly minLockAgeMs?: number;
 }
+
+/**
+ * `runsc create` opens (creating) the lock file and only then takes flock,
+ * and holds it ~100 ms: a lock file without a state file may be one a create
+ * is about to lock. Unlinking it then would let two processes lock different
+ * inodes of the same name. An orphan lock file must be this old (by its
+ * mtime: creating it sets it, flock never changes it) before prune removes it.
+ */
+export const LOCK_MIN_AGE_MS = 10_000;
 
 export interface PrunedFile {
   readonly name: string;
@@ -25,7 +36,7 @@ export interface PrunedFile {
 export interface PruneReport {
   readonly dryRun: boolean;
   readonly removed: readonly PrunedFile[];
-  /** Files left alone because their lock is held (a write may be under way). */
+  /** Files left alone because their lock is held (a write may be under way). Young lock files are not listed. */
   readonly skipped: readonly { readonly name: string; readonly reason: string }[];
 }
 
@@ -42,9 +53,13 @@ export async function prune(root: string, options: PruneOptions = {}): Promise<P
     removed: [] as PrunedFile[],
     skipped: [] as { name: string; reason: string }[],
   };
+  const minAgeMs = options.minLockAgeMs ?? LOCK_MIN_AGE_MS;
   for (const name of names) {
     const ids = parseLockFileName(name);
     if (ids && !present.has(name.slice(0, -".lock".length) + STATE_SUFFIX)) {
+      const age = ageMs(path.join(root, name));
+      if (age === undefined) continue; // gone already: not ours to report
+      if (age < minAgeMs) continue; // maybe a runsc create's, about to be locked: not even reported
       pruneUnderLock(root, name, name, "orphan-lock", report, (lock) => !stateFileExists(root, lock));
     }
     const tag = tempTagOf(name);
@@ -77,7 +92,7 @@ function pruneUnderLock(
   }
   try {
     if (lock !== undefined && !stillStale(lock)) return;
-    if (!report.dryRun) fs.rmSync(path.join(root, name), { force: true });
+    if (!report.dryRun && !removeIfPresent(path.join(root, name))) return; // someone else removed it
     report.removed.push({ name, kind });
   } finally {
     lock?.release();
@@ -86,4 +101,24 @@ function pruneUnderLock(
 
 function stateFileExists(root: string, lock: HeldLock): boolean {
   return fs.existsSync(path.join(root, path.basename(lock.path).slice(0, -".lock".length) + STATE_SUFFIX));
+}
+
+/** ageMs: how long ago the file was created or last written (its mtime); undefined when gone. */
+function ageMs(file: string): number | undefined {
+  try {
+    return Date.now() - fs.lstatSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** removeIfPresent unlinks the file; false when it was already gone. */
+function removeIfPresent(file: string): boolean {
+  try {
+    fs.unlinkSync(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw e;
+  }
 }

@@ -50,6 +50,22 @@ export function readStateFile(file: string): StateFileText | undefined {
   }
 }
 
+/**
+ * controlSocketPathIn returns `sandbox.controlSocketPath` of a state file
+ * ("" when the file has none, is gone or cannot be read: then runsc
+ * 20221219's abstract socket is tried). Read without the lock, as list reads.
+ */
+export function controlSocketPathIn(file: string): string {
+  try {
+    const text = readStateFile(file)?.text;
+    const sandbox =
+      text === undefined ? undefined : (JSON.parse(text) as { sandbox?: { controlSocketPath?: unknown } }).sandbox;
+    return typeof sandbox?.controlSocketPath === "string" ? sandbox.controlSocketPath : "";
+  } catch {
+    return "";
+  }
+}
+
 /** ignoreBOM keeps a byte-order mark in the text, so the JSON parse rejects it as Go's json.Unmarshal does. */
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

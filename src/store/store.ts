@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type Candidate, CorruptStateError, notFound, RunscIndexError } from "../errors.js";
-import { lockFileName, stateFileName } from "../ids/file-names.js";
+import { lockFileName, parseStateFileName, stateFileName } from "../ids/file-names.js";
 import {
   type ContainerId,
   parseContainerId,
@@ -24,9 +24,9 @@ import type { NameIndex } from "../index/name-index.js";
 import { isCorruption, recreateIndex } from "../index/open-index.js";
 import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
 import { rowValues } from "../index/rows.js";
-import { ScanIndex } from "../index/scan-index.js";
+import { listRoot, ScanIndex } from "../index/scan-index.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
-import type { Liveness } from "../liveness/liveness.js";
+import { LivenessCache } from "../liveness/liveness.js";
 import { acquireLock, type LockWait } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
 import type { ReconcileOptions, ReconcileReport } from "../reconcile/reconcile.js";
@@ -40,7 +40,21 @@ import { NameTracker } from "./freshness.js";
 import type { ListOptions, LoadOptions, ResolveOptions, StoreSettings, UpdateFn } from "./options.js";
 import type { PruneOptions, PruneReport } from "./prune.js";
 import { resolveIn } from "./resolve.js";
-import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "./state-files.js";
+import {
+  controlSocketPathIn,
+  readStateFile,
+  removeLockFileLocked,
+  removeStateLocked,
+  writeStateLocked,
+} from "./state-files.js";
+
+/** Go's sort.Strings order: by UTF-8 bytes (file names here are ASCII, where UTF-16 order is the same). */
+function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The cache for containers returned unchecked (create, update): no check runs, nothing to close. */
+const UNCHECKED = new LivenessCache();
 
 /** Past the 20 ms racy window of freshness.ts, with a margin for a coarse clock. */
 const SETTLE_DELAY_MS = 30;
@@ -137,10 +151,14 @@ export class Store {
         `container "${ids.containerId}" is not the root container of a sandbox`,
       );
     }
-    return this.#withLock(ids, options.tryLock ? "try" : undefined, (lock) => {
-      const doc = this.#readLocked(lock, ids);
-      return containerOf(ids, doc, this.#statePath(ids), options.skipCheck === true);
-    });
+    const doc = await this.#withLock(ids, options.tryLock ? "try" : undefined, (lock) => this.#readLocked(lock, ids));
+    // Checked after the lock is released, as runsc's Load does: the check may wait on the sandbox.
+    const cache = new LivenessCache({ strict: options.strictLiveness === true });
+    try {
+      return containerOf(ids, doc, this.#statePath(ids), options.skipCheck === true, cache);
+    } finally {
+      cache.close();
+    }
   }
 
   /** list lists containers from the index, sorted by ID, with runsc's liveness check. */
@@ -150,17 +168,49 @@ export class Store {
       await this.#freshContents(options.fresh ?? true);
       return this.#index.rows({ sandboxId: sandbox });
     });
-    const rootCreatedAt = new Map(rows.filter((r) => r.isRoot).map((r) => [r.sandboxId, r.createdAt ?? ""]));
-    const cache = new Map<string, Liveness>();
+    const cache = this.livenessCache({ strict: options.strictLiveness === true });
     const out: ContainerSummary[] = [];
-    for (const row of rows) {
-      if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
-      const created = rootCreatedAt.get(row.sandboxId) ?? row.createdAt ?? "";
-      const summary = summarize(row as typeof row & { status: Status }, created, options.skipCheck === true, cache);
-      // The status filter applies to the status as reported, after the liveness check.
-      if (options.status === undefined || summary.status === options.status) out.push(summary);
+    try {
+      for (const row of rows) {
+        if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
+        const summary = summarize(row as typeof row & { status: Status }, "", options.skipCheck === true, cache);
+        // The status filter applies to the status as reported, after the liveness check.
+        if (options.status === undefined || summary.status === options.status) out.push(summary);
+      }
+    } finally {
+      cache.close();
     }
     return out;
+  }
+
+  /**
+   * listIdsFromNames returns the container IDs of the state files in the
+   * root, in runsc's order (file names sorted bytewise), from the names
+   * alone: no file is read and the index is not used, as `runsc list -q`.
+   * A torn or unreadable file's ID is included. Throws ERR_INVALID_ID (bad sandbox).
+   */
+  listIdsFromNames(sandbox?: string): ContainerId[] {
+    this.#open();
+    const sid = sandbox === undefined ? undefined : parseSandboxId(sandbox);
+    const out: ContainerId[] = [];
+    for (const name of listRoot(this.root).sort(compareBytes)) {
+      const ids = parseStateFileName(name);
+      if (ids !== undefined && (sid === undefined || ids.sandboxId === sid)) out.push(ids.containerId);
+    }
+    return out;
+  }
+
+  /**
+   * livenessCache makes the per-listing cache of liveness checks for this
+   * root: it reads a sandbox's control socket path from the state file when a
+   * running container must be asked (the index does not keep it). close() it.
+   */
+  livenessCache(options: { strict?: boolean } = {}): LivenessCache {
+    return new LivenessCache({
+      strict: options.strict,
+      controlSocketPath: (containerId, sandboxId) =>
+        controlSocketPathIn(path.join(this.root, stateFileName(containerId as ContainerId, sandboxId as SandboxId))),
+    });
   }
 
   /** listSandboxes returns every sandbox ID, sorted (runsc's order is random). */
@@ -172,13 +222,16 @@ export class Store {
   }
 
   /** loadSandbox loads every container of exactly this sandbox (runsc's glob also matches longer IDs). */
-  async loadSandbox(sandboxId: string, options: { skipCheck?: boolean } = {}): Promise<Container[]> {
+  async loadSandbox(
+    sandboxId: string,
+    options: { skipCheck?: boolean; strictLiveness?: boolean } = {},
+  ): Promise<Container[]> {
     const sid = parseSandboxId(sandboxId);
     this.#fresh();
     const out: Container[] = [];
     for (const row of this.#index.rows({ sandboxId: sid })) {
       try {
-        out.push(await this.load(row.containerId, { exact: true, sandbox: sid, skipCheck: options.skipCheck }));
+        out.push(await this.load(row.containerId, { ...options, exact: true, sandbox: sid }));
       } catch (e) {
         // Destroyed since the listing: a snapshot in time, as runsc's LoadSandbox.
         if (!(e instanceof RunscIndexError && e.code === "ERR_NOT_FOUND")) throw e;
@@ -205,7 +258,7 @@ export class Store {
         );
       }
       this.#writeLocked(lock, ids, doc);
-      return containerOf(ids, doc, this.#statePath(ids), true);
+      return containerOf(ids, doc, this.#statePath(ids), true, UNCHECKED);
     });
   }
 
@@ -242,7 +295,7 @@ export class Store {
         );
       }
       this.#writeLocked(lock, ids, next);
-      return containerOf(ids, next, this.#statePath(ids), true);
+      return containerOf(ids, next, this.#statePath(ids), true, UNCHECKED);
     });
   }
 
@@ -387,11 +440,11 @@ export class Store {
   }
 
   /** #readLocked reads and decodes the file and refreshes its row; a missing file is ERR_NOT_FOUND (and its row goes). */
-  #readLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }): StateDocument {
+  #readLocked(_lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }): StateDocument {
     const file = readStateFile(this.#statePath(ids));
     if (file === undefined) {
+      // The lock file stays: a runsc create may have just made it and be about to lock it.
       this.#contents.writeThrough(() => this.#index.remove(ids));
-      removeLockFileLocked(lock); // we may have just created it; runsc's Destroy removes it too
       throw notFound(ids.containerId);
     }
     const name = stateFileName(ids.containerId, ids.sandboxId);

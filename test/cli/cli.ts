@@ -83,8 +83,13 @@ export interface RunOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * The fixtures are in the current runsc format, so the CLI prints current
+ * runsc's bytes (ociVersion 1.2.1, state with a newline) unless a test
+ * says otherwise: the host's runsc may be another release.
+ */
 function cliEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, RUNSC_INDEX_RUNSC_FORMAT: "current" };
   delete env.XDG_RUNTIME_DIR;
   return { ...env, ...extra };
 }

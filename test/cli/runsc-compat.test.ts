@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { killSpawned } from "../helpers/foreign.js";
 import {
   FIXTURE_ROOT_ID,
   FIXTURE_SANDBOX_ID,
@@ -15,8 +16,10 @@ import {
   makeRoot,
   makeTempDir,
   removeTempDirs,
+  type StateSpec,
   writeState,
 } from "../helpers/roots.js";
+import { startStandInSandbox } from "../helpers/stand-in-sandbox.js";
 import { ensureBuilt, errorLine, readCliOutput, runCli } from "./cli.js";
 
 beforeAll(ensureBuilt);
@@ -34,6 +37,7 @@ afterEach(async () => {
         }),
     ),
   );
+  await killSpawned();
   removeTempDirs();
 });
 
@@ -99,31 +103,41 @@ describe("list and state with the sandbox dead", () => {
     expect(list(root, "-q")).toBe(expected);
   });
 
-  it("list: a PID that now belongs to a process started after the sandbox (reused) is stopped with PID -1", () => {
+  it("list: a live PID that is not the sandbox: created stays created (kill(pid, 0) succeeds), running is stopped (no control socket)", () => {
     const root = makeRoot();
-    const sandbox = startSandboxProcess();
-    const anHourBefore = nanoTime(sandbox.startedAfterMs - 3_600_000, "772118");
-    writeState(root, { containerId: FIXTURE_ROOT_ID, pid: sandbox.pid, startTime: anHourBefore });
-    writeState(root, {
-      containerId: FIXTURE_SUB_ID,
-      sandboxId: FIXTURE_SANDBOX_ID,
-      pid: sandbox.pid,
-      startTime: anHourBefore,
-    });
-    expect(list(root)).toBe(readCliOutput("sandbox-dead", "runsc-list.txt"));
-    expect(state(root, FIXTURE_ROOT_ID)).toBe(readCliOutput("sandbox-dead", STATE_ROOT));
+    const other = startSandboxProcess();
+    writeState(root, { containerId: FIXTURE_ROOT_ID, pid: other.pid });
+    writeState(root, { containerId: FIXTURE_SUB_ID, sandboxId: FIXTURE_SANDBOX_ID, pid: other.pid });
+    const states = JSON.parse(list(root, "--format", "json")) as { id: string; status: string; pid: number }[];
+    expect(states.map((c) => [c.id, c.status, c.pid])).toEqual([
+      [FIXTURE_SUB_ID, "created", other.pid],
+      [FIXTURE_ROOT_ID, "stopped", -1],
+    ]);
+    // The strict check sees that the PID is not this sandbox, in fields of its own.
+    const strict = JSON.parse(list(root, "--format", "json", "--strict-liveness")) as Record<string, unknown>[];
+    expect(strict.map((c) => [c.status, c.strictStatus, c.liveness])).toEqual([
+      ["created", "stopped", "reused"],
+      ["stopped", "stopped", "reused"],
+    ]);
   });
 });
 
 describe("list and state with the sandbox alive", () => {
-  /** A fixture root whose sandbox PID is a live process that started just after startTime. */
-  function liveRoot() {
+  /**
+   * A fixture root whose sandbox is a live stand-in (test/helpers/stand-in-sandbox.ts)
+   * serving runsc's control protocol: the root container's process is alive in it.
+   */
+  async function liveRoot() {
     const root = makeRoot();
-    const sandbox = startSandboxProcess();
-    const startTime = nanoTime(sandbox.startedAfterMs - 1000, "772118");
-    const createdRoot = nanoTime(sandbox.startedAfterMs - 900, "862107");
-    const createdSub = nanoTime(sandbox.startedAfterMs - 500, "466553");
-    const common = { pid: sandbox.pid, startTime };
+    const startedAfterMs = Date.now();
+    const sandbox = await startStandInSandbox(makeTempDir("sock"), FIXTURE_SANDBOX_ID, [FIXTURE_ROOT_ID]);
+    const startTime = nanoTime(startedAfterMs - 1000, "772118");
+    const createdRoot = nanoTime(startedAfterMs - 900, "862107");
+    const createdSub = nanoTime(startedAfterMs - 500, "466553");
+    const edit: StateSpec["edit"] = (d) => {
+      d.sandbox.controlSocketPath = sandbox.socketPath;
+    };
+    const common = { pid: sandbox.pid, startTime, edit };
     writeState(root, { containerId: FIXTURE_ROOT_ID, createdAt: createdRoot, ...common });
     writeState(root, { containerId: FIXTURE_SUB_ID, sandboxId: FIXTURE_SANDBOX_ID, createdAt: createdSub, ...common });
     /** runsc's sandbox-alive output with this PID and these times. */
@@ -140,31 +154,44 @@ describe("list and state with the sandbox alive", () => {
     return { root, expected };
   }
 
-  it("list: the table is byte-identical to runsc list", () => {
-    const { root, expected } = liveRoot();
+  it("list: the table is byte-identical to runsc list", async () => {
+    const { root, expected } = await liveRoot();
     expect(list(root)).toBe(expected("runsc-list.txt", true));
   });
 
-  it("list --format json: byte-identical to runsc list --format=json", () => {
-    const { root, expected } = liveRoot();
+  it("list --format json: byte-identical to runsc list --format=json", async () => {
+    const { root, expected } = await liveRoot();
     expect(list(root, "--format", "json")).toBe(expected("runsc-list-format-json.json"));
   });
 
-  it("state: byte-identical to runsc state for both containers", () => {
-    const { root, expected } = liveRoot();
+  it("state: byte-identical to runsc state for both containers", async () => {
+    const { root, expected } = await liveRoot();
     expect(state(root, FIXTURE_ROOT_ID)).toBe(expected(STATE_ROOT));
     expect(state(root, FIXTURE_SUB_ID)).toBe(expected(STATE_SUB));
   });
 
-  it("list --status filters on the status as printed (after the liveness check)", () => {
-    const { root } = liveRoot();
+  it("--strict-liveness adds the strict answer after runsc's fields and columns, which stay as runsc prints them", async () => {
+    const { root, expected } = await liveRoot();
+    const table = list(root, "--strict-liveness").split("\n");
+    const plain = expected("runsc-list.txt", true).split("\n");
+    expect(table[0]).toMatch(/^ID .* OWNER +STRICT STATUS +LIVENESS$/);
+    expect(table[1]!.startsWith(plain[1]!.trimEnd())).toBe(true);
+    expect(table[1]).toMatch(/ created +alive$/);
+    expect(table[2]).toMatch(/ running +alive$/);
+    const text = runCli(["--root", root, "state", FIXTURE_ROOT_ID, "--strict-liveness"]).stdout;
+    expect(text.startsWith(expected(STATE_ROOT).replace(/\n?}\n?$/, ","))).toBe(true);
+    expect(JSON.parse(text)).toMatchObject({ status: "running", strictStatus: "running", liveness: "alive" });
+  });
+
+  it("list --status filters on the status as printed (after the liveness check)", async () => {
+    const { root } = await liveRoot();
     expect(list(root, "--status", "running", "--format", "ids")).toBe(`${FIXTURE_ROOT_ID}\n`);
     expect(list(root, "--status", "created", "--format", "ids")).toBe(`${FIXTURE_SUB_ID}\n`);
     expect(list(root, "--status", "stopped", "--format", "json")).toBe("null\n");
   });
 });
 
-describe("list and state formatting details", () => {
+describe("list and state formatting details", async () => {
   it("list: CREATED is Go's RFC3339Nano: fraction zeros dropped, a zero offset printed as Z", () => {
     const root = makeRoot();
     const cases: [string, string, string][] = [

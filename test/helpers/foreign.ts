@@ -155,8 +155,17 @@ export function spawnTsx(script: string, args: readonly string[] = []): Spawned 
  * spawnProcess runs any command (e.g. `sleep 600`) in a process group of its
  * own, tracked like the others: killSpawned() SIGKILLs it.
  */
-export function spawnProcess(command: string, args: readonly string[] = []): Spawned {
-  const child = spawn(command, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnProcess(
+  command: string,
+  args: readonly string[] = [],
+  options: { argv0?: string; cwd?: string } = {},
+): Spawned {
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    argv0: options.argv0,
+    cwd: options.cwd,
+  });
   return track(child, `${command} ${args.join(" ")}`);
 }
 

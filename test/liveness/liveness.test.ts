@@ -2,17 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/index.js";
-import {
-  checkedStatus,
-  DEFAULT_START_TOLERANCE_MS,
-  parseGoTimeMs,
-  readProcStat,
-  sandboxLiveness,
-} from "../../src/liveness/liveness.js";
+import { isSandboxCommand, LivenessCache, strictLiveness } from "../../src/liveness/liveness.js";
 import { killSpawned, processState, type Spawned, spawnProcess, waitUntil, withTimeout } from "../helpers/foreign.js";
 import { goTime, makeRoot, makeTempDir, removeTempDirs, type StateSpec, writeState } from "../helpers/roots.js";
+import { type StandInSandbox, startStandInSandbox } from "../helpers/stand-in-sandbox.js";
 
-const HOUR_MS = 3_600_000;
 const stores: Store[] = [];
 
 afterEach(async () => {
@@ -21,12 +15,11 @@ afterEach(async () => {
   removeTempDirs();
 });
 
-/** A live process (`sleep 600`), started after `before` was taken. */
-async function liveProcess(): Promise<{ proc: Spawned; before: Date }> {
-  const before = new Date(Date.now() - 1_000);
+/** A live process that is not a sandbox (`sleep 600`). */
+async function liveProcess(): Promise<Spawned> {
   const proc = spawnProcess("sleep", ["600"]);
   await waitUntil("sleep 600 is running", () => processState(proc.pid) !== undefined);
-  return { proc, before };
+  return proc;
 }
 
 /** The PID of a child that was SIGKILLed and reaped: no process has it now. */
@@ -51,8 +44,18 @@ async function zombiePid(): Promise<number> {
   return pid;
 }
 
-/** Writes c1's state file, loads it through a store, and checks the file was not touched. */
-async function loadChecked(spec: Omit<StateSpec, "containerId">, options: { skipCheck?: boolean } = {}) {
+/** socketEdit points the state file at a stand-in sandbox's control socket. */
+function socketEdit(sandbox: StandInSandbox): StateSpec["edit"] {
+  return (d) => {
+    d.sandbox.controlSocketPath = sandbox.socketPath;
+  };
+}
+
+/** Writes c1's state file, loads and lists it through a store, and checks the file was not touched. */
+async function loadChecked(
+  spec: Omit<StateSpec, "containerId">,
+  options: { skipCheck?: boolean; strictLiveness?: boolean } = {},
+) {
   const root = makeRoot();
   const file = writeState(root, { containerId: "c1", ...spec });
   const bytes = fs.readFileSync(file);
@@ -60,100 +63,167 @@ async function loadChecked(spec: Omit<StateSpec, "containerId">, options: { skip
   const store = openStore({ root });
   stores.push(store);
   const c = await store.load("c1", options);
+  const listed = await store.list(options);
   expect(fs.readFileSync(file)).toEqual(bytes);
   expect(fs.statSync(file, { bigint: true }).mtimeNs).toBe(mtime);
-  const listed = await store.list({ skipCheck: options.skipCheck });
-  expect(fs.readFileSync(file)).toEqual(bytes);
-  return { container: c, listed: listed[0]! };
+  // Container and ContainerSummary say the same with the same names.
+  const pick = (x: typeof c | (typeof listed)[number]) => ({
+    status: x.status,
+    storedStatus: x.storedStatus,
+    pid: x.pid,
+    strictStatus: x.strictStatus,
+    liveness: x.liveness,
+  });
+  expect(pick(listed[0]!)).toEqual(pick(c));
+  return c;
 }
 
-describe("liveness: load without skipCheck, with real processes", () => {
-  it("a live PID that started after the recorded startTime: status as stored (running)", async () => {
-    const { proc, before } = await liveProcess();
-    const { container, listed } = await loadChecked({ status: "running", pid: proc.pid, startTime: goTime(before) });
-    expect(container.status).toBe("running");
-    expect(container.liveness).toBe("alive");
-    expect(listed).toMatchObject({ status: "running", pid: proc.pid });
+describe("liveness as runsc 20221219 decides it (load and list)", () => {
+  it("created: alive while kill(pid, 0) succeeds, even for a process that is not a sandbox", async () => {
+    const proc = await liveProcess();
+    const c = await loadChecked({ status: "created", pid: proc.pid });
+    expect(c).toMatchObject({ status: "created", storedStatus: "created", pid: proc.pid, liveness: undefined });
   });
 
-  it("a live PID with a created or paused status keeps that status", async () => {
-    const { proc, before } = await liveProcess();
-    for (const status of ["created", "paused"]) {
-      const { container } = await loadChecked({ status, pid: proc.pid, startTime: goTime(before) });
-      expect(container.status).toBe(status);
-    }
-  });
-
-  it("the PID of a killed and reaped child: stopped", async () => {
-    const pid = await deadPid();
-    const { container, listed } = await loadChecked({ status: "running", pid, startTime: goTime(new Date()) });
-    expect(container.status).toBe("stopped");
-    expect(container.fields.storedStatus).toBe("running");
-    expect(container.liveness).toBe("gone");
-    expect(listed).toMatchObject({ status: "stopped", storedStatus: "running", pid: -1 });
-  });
-
-  it("a zombie sandbox process (exited, not reaped): stopped", async () => {
+  it("created: a zombie sandbox counts as alive (kill(pid, 0) succeeds on a zombie)", async () => {
     const pid = await zombiePid();
-    const { container, listed } = await loadChecked({ status: "running", pid, startTime: goTime(new Date()) });
-    expect(container.status).toBe("stopped");
-    expect(container.liveness).toBe("zombie");
-    expect(listed.status).toBe("stopped");
+    expect((await loadChecked({ status: "created", pid })).status).toBe("created");
   });
 
-  it("a live PID whose recorded startTime is an hour before the process started (PID reused): stopped", async () => {
-    const { proc, before } = await liveProcess();
-    const startTime = goTime(new Date(before.getTime() - HOUR_MS));
-    const { container, listed } = await loadChecked({ status: "running", pid: proc.pid, startTime });
-    expect(processState(proc.pid)).not.toBeUndefined();
-    expect(container.status).toBe("stopped");
-    expect(container.liveness).toBe("reused");
-    expect(listed.status).toBe("stopped");
+  it("created: a dead PID, and PID 0, are stopped with PID -1", async () => {
+    const pid = await deadPid();
+    expect(await loadChecked({ status: "created", pid })).toMatchObject({ status: "stopped", pid: -1 });
+    expect(await loadChecked({ status: "created", pid: 0 })).toMatchObject({ status: "stopped", pid: -1 });
   });
 
-  it("without a startTime (files before 2024-07), createdAt is the reference", async () => {
-    const { proc, before } = await liveProcess();
-    const fresh = await loadChecked({ status: "running", pid: proc.pid, startTime: "", createdAt: goTime(before) });
-    expect(fresh.container.status).toBe("running");
-    const old = goTime(new Date(before.getTime() - HOUR_MS));
-    const reused = await loadChecked({ status: "running", pid: proc.pid, startTime: "", createdAt: old });
-    expect(reused.container.status).toBe("stopped");
-    expect(reused.container.liveness).toBe("reused");
+  it("running: alive when the sandbox answers Signal(0) for the container over its control socket", async () => {
+    const sandbox = await startStandInSandbox(makeTempDir("sock"), "c1", ["c1"]);
+    const c = await loadChecked({ status: "running", pid: sandbox.pid, edit: socketEdit(sandbox) });
+    expect(c).toMatchObject({ status: "running", pid: sandbox.pid });
   });
 
-  it("a stored stopped status stays stopped, even with a live PID", async () => {
-    const { proc, before } = await liveProcess();
-    const { container } = await loadChecked({ status: "stopped", pid: proc.pid, startTime: goTime(before) });
-    expect(container.status).toBe("stopped");
+  it("running: a container whose process exited inside a live sandbox is stopped, PID -1", async () => {
+    const sandbox = await startStandInSandbox(makeTempDir("sock"), "c1", []);
+    const c = await loadChecked({ status: "running", pid: sandbox.pid, edit: socketEdit(sandbox) });
+    expect(c).toMatchObject({ status: "stopped", storedStatus: "running", pid: -1 });
+  });
+
+  it("running: a live process without a control socket, a zombie and a dead PID are stopped", async () => {
+    const proc = await liveProcess();
+    expect((await loadChecked({ status: "running", pid: proc.pid })).status).toBe("stopped");
+    expect((await loadChecked({ status: "running", pid: await zombiePid() })).status).toBe("stopped");
+    expect((await loadChecked({ status: "running", pid: await deadPid() })).status).toBe("stopped");
+  });
+
+  it("running: a control socket path longer than a unix socket address is reached through /proc/self/fd", async () => {
+    let dir = makeTempDir("sock");
+    while (dir.length < 150) dir = path.join(dir, "a-rather-long-directory-name");
+    fs.mkdirSync(dir, { recursive: true });
+    const sandbox = await startStandInSandbox(dir, "c1", ["c1"]);
+    expect(Buffer.byteLength(sandbox.socketPath)).toBeGreaterThan(108);
+    expect((await loadChecked({ status: "running", pid: sandbox.pid, edit: socketEdit(sandbox) })).status).toBe(
+      "running",
+    );
+  });
+
+  it("paused and stopped are never checked: a dead PID keeps paused", async () => {
+    const pid = await deadPid();
+    expect(await loadChecked({ status: "paused", pid })).toMatchObject({ status: "paused", pid });
+    expect(await loadChecked({ status: "stopped", pid })).toMatchObject({ status: "stopped", pid: -1 });
   });
 
   it("a legacy integer status is checked the same way", async () => {
+    const c = await loadChecked({ status: 3, pid: await deadPid() });
+    expect(c).toMatchObject({ status: "stopped", storedStatus: "running" });
+  });
+
+  it("skipCheck returns the stored status for a dead PID", async () => {
     const pid = await deadPid();
-    const { container } = await loadChecked({ status: 3, pid, startTime: goTime(new Date()) });
-    expect(container.status).toBe("stopped");
-    expect(container.fields.storedStatus).toBe("running");
-  });
-
-  it("pid 0 (no sandbox process recorded) with a live status: stopped", async () => {
-    const { container } = await loadChecked({ status: "created", pid: 0 });
-    expect(container.status).toBe("stopped");
-  });
-
-  it("skipCheck returns the stored status for a dead, a zombie and a reused PID", async () => {
-    const dead = await deadPid();
-    const zombie = await zombiePid();
-    const { proc, before } = await liveProcess();
-    const old = goTime(new Date(before.getTime() - HOUR_MS));
-    for (const spec of [
-      { status: "running", pid: dead, startTime: goTime(new Date()) },
-      { status: "paused", pid: zombie, startTime: goTime(new Date()) },
-      { status: "created", pid: proc.pid, startTime: old },
-    ]) {
-      const { container, listed } = await loadChecked(spec, { skipCheck: true });
-      expect(container.status).toBe(spec.status);
-      expect(container.liveness).toBeUndefined();
-      expect(listed.status).toBe(spec.status);
+    for (const status of ["created", "running", "paused"] as const) {
+      expect(await loadChecked({ status, pid }, { skipCheck: true })).toMatchObject({ status, pid });
     }
+  });
+
+  it("list asks each sandbox over one connection, however many of its containers run", async () => {
+    const root = makeRoot();
+    const sandbox = await startStandInSandbox(makeTempDir("sock"), "s1", ["s1", "a2"]);
+    for (const id of ["s1", "a2", "a3"]) {
+      writeState(root, {
+        containerId: id,
+        sandboxId: "s1",
+        status: "running",
+        pid: sandbox.pid,
+        edit: socketEdit(sandbox),
+      });
+    }
+    const store = openStore({ root });
+    stores.push(store);
+    const listed = await store.list();
+    expect(listed.map((c) => [c.containerId, c.status])).toEqual([
+      ["a2", "running"],
+      ["a3", "stopped"],
+      ["s1", "running"],
+    ]);
+    await waitUntil("the connection was logged", () => sandbox.process.stdout().includes("connection"));
+    expect(sandbox.process.stdout().match(/connection/g)).toHaveLength(1);
+  });
+});
+
+describe("the strict check, on request, in fields of its own", () => {
+  it("a live sandbox is alive; a non-sandbox process is reused; a zombie and a dead PID say so", async () => {
+    const sandbox = await startStandInSandbox(makeTempDir("sock"), "c1", ["c1"]);
+    const ok = await loadChecked(
+      { status: "running", pid: sandbox.pid, edit: socketEdit(sandbox) },
+      { strictLiveness: true },
+    );
+    expect(ok).toMatchObject({ status: "running", strictStatus: "running", liveness: "alive" });
+    const proc = await liveProcess();
+    const reused = await loadChecked({ status: "created", pid: proc.pid }, { strictLiveness: true });
+    expect(reused).toMatchObject({ status: "created", strictStatus: "stopped", liveness: "reused" });
+    const zombie = await loadChecked({ status: "created", pid: await zombiePid() }, { strictLiveness: true });
+    expect(zombie).toMatchObject({ status: "created", strictStatus: "stopped", liveness: "zombie" });
+    const gone = await loadChecked({ status: "paused", pid: await deadPid() }, { strictLiveness: true });
+    expect(gone).toMatchObject({ status: "paused", strictStatus: "stopped", liveness: "gone" });
+  });
+
+  it("no clock is consulted: recorded times a year off either way leave a live sandbox alive", async () => {
+    const sandbox = await startStandInSandbox(makeTempDir("sock"), "c1", ["c1"]);
+    const year = 366 * 24 * 3_600_000;
+    for (const t of [Date.now() - year, Date.now() + year]) {
+      const c = await loadChecked(
+        {
+          status: "running",
+          pid: sandbox.pid,
+          startTime: goTime(new Date(t)),
+          createdAt: goTime(new Date(t)),
+          edit: socketEdit(sandbox),
+        },
+        { strictLiveness: true },
+      );
+      expect(c).toMatchObject({ status: "running", strictStatus: "running", liveness: "alive" });
+    }
+  });
+
+  it("isSandboxCommand: runsc-sandbox ... boot ... <sandbox ID>, nothing else", () => {
+    expect(isSandboxCommand(["runsc-sandbox", "--root=/r", "boot", "--bundle=/b", "s1"], "s1")).toBe(true);
+    expect(isSandboxCommand(["/usr/bin/runsc-sandbox", "boot", "s1"], "s1")).toBe(true);
+    expect(isSandboxCommand(["runsc-sandbox", "boot", "s2"], "s1")).toBe(false);
+    expect(isSandboxCommand(["runsc-gofer", "gofer", "s1"], "s1")).toBe(false);
+    expect(isSandboxCommand(["sleep", "600"], "600")).toBe(false);
+  });
+
+  it("strictLiveness of PID 0, -1 and this test process", () => {
+    expect(strictLiveness(0, "s")).toBe("gone");
+    expect(strictLiveness(-1, "s")).toBe("gone");
+    expect(strictLiveness(process.pid, "s")).toBe("reused");
+  });
+
+  it("a LivenessCache without strict leaves the strict fields undefined", async () => {
+    const cache = new LivenessCache();
+    expect(cache.isStrict).toBe(false);
+    expect(cache.pidAlive(process.pid)).toBe(true);
+    expect(cache.pidAlive(0)).toBe(false);
+    cache.close();
   });
 
   it("the fixtures' sandbox PID 412345 (above pid_max here) reads as stopped for both containers", async () => {
@@ -165,48 +235,5 @@ describe("liveness: load without skipCheck, with real processes", () => {
       ["stopped", "created", -1],
       ["stopped", "running", -1],
     ]);
-  });
-});
-
-describe("liveness: the pieces", () => {
-  it("parseGoTimeMs reads RFC3339Nano in UTC and with an offset; anything else is NaN", () => {
-    expect(parseGoTimeMs("2026-08-12T14:03:27.401772118Z")).toBe(Date.UTC(2026, 7, 12, 14, 3, 27, 401));
-    expect(parseGoTimeMs("2026-08-12T14:03:27Z")).toBe(Date.UTC(2026, 7, 12, 14, 3, 27));
-    expect(parseGoTimeMs("2026-08-12T16:03:27.5+02:00")).toBe(Date.UTC(2026, 7, 12, 14, 3, 27, 500));
-    expect(parseGoTimeMs("")).toBeNaN();
-    expect(parseGoTimeMs("yesterday")).toBeNaN();
-  });
-
-  it("readProcStat reads this process's state, and a command name containing ') '", async () => {
-    expect(readProcStat(process.pid)?.state).toMatch(/^[RS]$/);
-    // The command name in /proc/<pid>/stat is the name the program was run by.
-    const odd = path.join(makeTempDir("comm"), "a) Z (b");
-    fs.symlinkSync(fs.realpathSync("/bin/sleep"), odd);
-    const proc = spawnProcess(odd, ["600"]);
-    await waitUntil("the oddly named process sleeps", () => processState(proc.pid) === "S");
-    expect(fs.readFileSync(`/proc/${proc.pid}/comm`, "utf8").trim()).toBe("a) Z (b");
-    const stat = readProcStat(proc.pid);
-    expect(stat?.state).toBe("S");
-    expect(stat?.startTicks).toBeGreaterThan(0);
-  });
-
-  it("sandboxLiveness: alive within the tolerance, reused past it, gone for no process", async () => {
-    const { proc } = await liveProcess();
-    const now = Date.now();
-    expect(sandboxLiveness(proc.pid, now)).toBe("alive");
-    expect(sandboxLiveness(proc.pid, now - DEFAULT_START_TOLERANCE_MS * 4)).toBe("reused");
-    expect(sandboxLiveness(proc.pid, Number.NaN)).toBe("alive");
-    expect(sandboxLiveness(-1, now)).toBe("gone");
-    expect(sandboxLiveness(0, now)).toBe("gone");
-    expect(sandboxLiveness(await deadPid(), now)).toBe("gone");
-  });
-
-  it("checkedStatus leaves creating and stopped alone and never reads /proc for them", () => {
-    expect(checkedStatus({ status: "creating", pid: -1, startTime: "", rootCreatedAt: "" })).toEqual({
-      status: "creating",
-    });
-    expect(checkedStatus({ status: "stopped", pid: process.pid, startTime: "", rootCreatedAt: "" })).toEqual({
-      status: "stopped",
-    });
   });
 });

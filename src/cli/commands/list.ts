@@ -1,6 +1,7 @@
 import type { Status } from "../../state/status.js";
 import type { ContainerSummary } from "../../store/container.js";
 import { type Io, type ListFormat, ociStateJson, runscListTable } from "../output.js";
+import { runscFlavor } from "../runsc-flavor.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
 export interface ListOptions extends GlobalOptions {
@@ -11,33 +12,49 @@ export interface ListOptions extends GlobalOptions {
   readonly format: ListFormat;
   /** Bring contents in line with the files first (default true); false trusts the index's contents. */
   readonly fresh?: boolean | undefined;
+  /** Add the strict check's answer (strictStatus, liveness) to each row. */
+  readonly strictLiveness?: boolean | undefined;
 }
 
 /**
  * list prints what `runsc list` prints for the same files and liveness:
  * the tabwriter table, `--format json` (one line of OCI states, `null` when
- * there are none), or one container ID per line. Files that cannot be read
- * are skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
+ * there are none), or (`-q`) the container IDs of the state file names,
+ * without reading any file, as runsc does. Files that cannot be read are
+ * skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
-  const idsOnly = options.format === "ids" && options.status === undefined;
-  const summaries = await withStore(options, { inotify: false }, (store) =>
-    store.list({
+  if (options.format === "ids" && options.status === undefined && !options.strictLiveness) {
+    const ids = await withStore(options, { inotify: false }, (store) => store.listIdsFromNames(options.sandbox));
+    for (const chunk of inChunks(ids, (id) => `${id}\n`)) io.out(chunk);
+    return;
+  }
+  const { summaries, ociVersion } = await withStore(options, { inotify: false }, async (store) => ({
+    summaries: await store.list({
       sandbox: options.sandbox,
       status: options.status,
-      // IDs alone need neither current contents nor the liveness check.
-      fresh: (options.fresh ?? true) && !idsOnly,
-      skipCheck: idsOnly,
+      fresh: options.fresh ?? true,
+      strictLiveness: options.strictLiveness === true,
     }),
-  );
-  for (const chunk of render(inFileNameOrder(summaries), options.format)) io.out(chunk);
+    ociVersion: options.format === "json" ? runscFlavor(options.runscFormat, store.indexPath).ociVersion : "",
+  }));
+  for (const chunk of render(inFileNameOrder(summaries), options.format, ociVersion, options.strictLiveness === true)) {
+    io.out(chunk);
+  }
 }
 
 /** render yields the output in chunks: 100k containers make ~90 MB of JSON, never held as one string. */
-function* render(rows: readonly ContainerSummary[], format: ListFormat): Generator<string> {
+function* render(
+  rows: readonly ContainerSummary[],
+  format: ListFormat,
+  ociVersion: string,
+  strict: boolean,
+): Generator<string> {
   switch (format) {
     case "ids":
-      yield* inChunks(rows, (r) => `${r.containerId}\n`);
+      yield* inChunks(rows, (r) =>
+        strict ? `${r.containerId}\t${r.strictStatus}\t${r.liveness}\n` : `${r.containerId}\n`,
+      );
       return;
     case "json":
       // json.NewEncoder(os.Stdout).Encode(states): a nil slice is null.
@@ -46,12 +63,26 @@ function* render(rows: readonly ContainerSummary[], format: ListFormat): Generat
         return;
       }
       yield "[";
-      yield* inChunks(rows, (r, i) => (i > 0 ? "," : "") + ociStateJson(ociState(r), r.annotationsJson));
+      yield* inChunks(rows, (r, i) => {
+        const json = ociStateJson(ociState(r), r.annotationsJson, ociVersion);
+        return (i > 0 ? "," : "") + (strict ? withStrictFields(json, r) : json);
+      });
       yield "]\n";
       return;
     case "table":
-      yield runscListTable(rows.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })));
+      yield runscListTable(
+        rows.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })),
+        strict ? rows.map((r) => [r.strictStatus ?? "", r.liveness ?? ""]) : undefined,
+      );
   }
+}
+
+/** withStrictFields appends the strict check's answer to one OCI state object (only with --strict-liveness). */
+export function withStrictFields(
+  json: string,
+  c: { strictStatus?: string | undefined; liveness?: string | undefined },
+): string {
+  return `${json.slice(0, -1)},"strictStatus":${JSON.stringify(c.strictStatus ?? "")},"liveness":${JSON.stringify(c.liveness ?? "")}}`;
 }
 
 const ROWS_PER_CHUNK = 1_000;

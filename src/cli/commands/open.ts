@@ -14,6 +14,8 @@ export interface GlobalOptions {
   readonly index?: string | undefined;
   /** Give up waiting for a container's lock after this many ms (ERR_LOCK_TIMEOUT); default: wait as runsc does. */
   readonly lockTimeout?: number | undefined;
+  /** Which runsc release's bytes to print (runsc-flavor.ts); default: the environment, then the host's runsc. */
+  readonly runscFormat?: string | undefined;
 }
 
 /**

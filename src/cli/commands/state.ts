@@ -1,4 +1,5 @@
 import { type Io, ociStateIndented } from "../output.js";
+import { runscFlavor } from "../runsc-flavor.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
 export interface StateOptions extends GlobalOptions {
@@ -6,23 +7,32 @@ export interface StateOptions extends GlobalOptions {
   readonly id: string;
   /** Only containers of this sandbox. */
   readonly sandbox?: string | undefined;
+  /** Add the strict check's answer ("strictStatus", "liveness") after runsc's fields. */
+  readonly strictLiveness?: boolean | undefined;
 }
-
-/** The statuses in which runsc's SandboxPid reports the sandbox PID; -1 otherwise. */
-const PID_STATUSES = new Set(["created", "running", "paused"]);
 
 /**
  * state prints what `runsc state ID` prints: the container's OCI state,
- * indented by two spaces, plus a newline. It loads the file under its lock
- * and applies the liveness check. Throws ERR_INVALID_ID, ERR_NOT_FOUND,
- * ERR_AMBIGUOUS_ID, ERR_LOCK_TIMEOUT, ERR_CORRUPT_STATE.
+ * indented by two spaces, with or without a final newline as the runsc
+ * release does (runsc-flavor.ts). It loads the file under its lock and
+ * applies runsc's liveness check. Throws ERR_INVALID_ID, ERR_NOT_FOUND,
+ * ERR_AMBIGUOUS_ID, ERR_LOCK_TIMEOUT, ERR_CORRUPT_STATE, ERR_INVALID_ARGUMENT.
  */
 export async function state(options: StateOptions, io: Io): Promise<void> {
-  const c = await withStore(options, { inotify: false }, (store) =>
-    store.load(options.id, { sandbox: options.sandbox }),
+  const { c, flavor } = await withStore(options, { inotify: false }, async (store) => ({
+    c: await store.load(options.id, { sandbox: options.sandbox, strictLiveness: options.strictLiveness === true }),
+    flavor: runscFlavor(options.runscFormat, store.indexPath),
+  }));
+  const text = ociStateIndented(
+    { id: c.containerId, status: c.status, pid: c.pid, bundle: c.fields.bundleDir },
+    c.fields.annotations,
+    flavor,
   );
-  const pid = PID_STATUSES.has(c.status) ? c.fields.pid : -1;
-  io.out(
-    ociStateIndented({ id: c.containerId, status: c.status, pid, bundle: c.fields.bundleDir }, c.fields.annotations),
-  );
+  if (!options.strictLiveness) {
+    io.out(text);
+    return;
+  }
+  const end = text.lastIndexOf("}");
+  const extra = `,\n  "strictStatus": ${JSON.stringify(c.strictStatus)},\n  "liveness": ${JSON.stringify(c.liveness)}\n`;
+  io.out(`${text.slice(0, end).trimEnd()}${extra}${text.slice(end)}`);
 }
