@@ -19,9 +19,9 @@ import {
   parseSandboxId,
   type SandboxId,
 } from "../ids/id.js";
-import { openReadonlyDatabase, type SqliteDatabase } from "../index/database.js";
+import { openReadonlyDatabase, openReadonlySnapshot, type SqliteDatabase } from "../index/database.js";
 import type { NameIndex } from "../index/name-index.js";
-import { isCorruption, recreateIndex } from "../index/open-index.js";
+import { isCorruption, openMemoryIndex, recreateIndex } from "../index/open-index.js";
 import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
 import { rowValues } from "../index/rows.js";
 import { ScanIndex } from "../index/scan-index.js";
@@ -40,7 +40,13 @@ import { NameTracker } from "./freshness.js";
 import type { ListOptions, LoadOptions, ResolveOptions, StoreSettings, UpdateFn } from "./options.js";
 import type { PruneOptions, PruneReport } from "./prune.js";
 import { resolveIn } from "./resolve.js";
-import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "./state-files.js";
+import {
+  readStateFile,
+  regularStateFile,
+  removeLockFileLocked,
+  removeStateLocked,
+  writeStateLocked,
+} from "./state-files.js";
 
 /** Past the 20 ms racy window of freshness.ts, with a margin for a coarse clock. */
 const SETTLE_DELAY_MS = 30;
@@ -68,7 +74,8 @@ export class Store {
     this.#index = index;
     this.#names = new NameTracker(this.root, index, this.#settings.inotify);
     this.#names.onChange = onChange;
-    this.#contents = new ContentFreshness(this.root, this.indexPath, index, this.#names);
+    const dirtyMarkerDir = this.#settings.memoryIndex ? undefined : path.dirname(this.indexPath);
+    this.#contents = new ContentFreshness(this.root, dirtyMarkerDir, index, this.#names);
   }
 
   /** An index found corrupt in use is recreated (then rebuilt from the files) and the call tried once more. */
@@ -97,7 +104,9 @@ export class Store {
     this.#queryDb?.close();
     this.#queryDb = undefined;
     this.#index.db.close();
-    this.#attach(recreateIndex(this.indexPath));
+    this.#attach(
+      this.#settings.memoryIndex ? openMemoryIndex() : recreateIndex(this.indexPath, this.#settings.indexPlace),
+    );
   }
 
   /** index is the SQLite index behind this store (for the watcher and doctor). */
@@ -198,7 +207,7 @@ export class Store {
     const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
     fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
     return this.#withLock(ids, undefined, (lock) => {
-      if (fs.existsSync(this.#statePath(ids))) {
+      if (regularStateFile(this.#statePath(ids)) !== undefined) {
         throw new RunscIndexError(
           "ERR_ALREADY_EXISTS",
           `container "${ids.containerId}" already exists in sandbox "${ids.sandboxId}"`,
@@ -214,7 +223,7 @@ export class Store {
     this.#writable("save");
     const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
     await this.#withLock(ids, undefined, (lock) => {
-      if (!fs.existsSync(this.#statePath(ids))) throw notFound(ids.containerId);
+      if (regularStateFile(this.#statePath(ids)) === undefined) throw notFound(ids.containerId);
       this.#writeLocked(lock, ids, doc);
     });
   }
@@ -279,8 +288,7 @@ export class Store {
   async query(sql: string, params?: QueryParams, options: { fresh?: boolean } = {}): Promise<QueryResult> {
     return this.#repairingAsync(async () => {
       await this.#freshContents(options.fresh ?? true);
-      this.#queryDb ??= openReadonlyDatabase(this.indexPath);
-      return runReadonlyQuery(this.#queryDb, sql, params);
+      return runReadonlyQuery(this.#queryDatabase(), sql, params);
     });
   }
 
@@ -324,6 +332,20 @@ export class Store {
   }
 
   // --- internals ---
+
+  /**
+   * #queryDatabase: a read-only connection to the index; for an index in
+   * memory, a read-only copy of it taken now (no other connection can see it).
+   */
+  #queryDatabase(): SqliteDatabase {
+    if (!this.#settings.memoryIndex) {
+      this.#queryDb ??= openReadonlyDatabase(this.indexPath);
+      return this.#queryDb;
+    }
+    this.#queryDb?.close();
+    this.#queryDb = openReadonlySnapshot(this.#index.db);
+    return this.#queryDb;
+  }
 
   #open(): void {
     if (this.#closed) throw new RunscIndexError("ERR_CLOSED", `store for "${this.root}" is closed`);

@@ -21,7 +21,7 @@ export interface ListOptions extends GlobalOptions {
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
   const idsOnly = options.format === "ids" && options.status === undefined;
-  const summaries = await withStore(options, { inotify: false }, (store) =>
+  const summaries = await withStore(options, { inotify: false, io }, (store) =>
     store.list({
       sandbox: options.sandbox,
       status: options.status,

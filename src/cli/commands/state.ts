@@ -18,7 +18,7 @@ const PID_STATUSES = new Set(["created", "running", "paused"]);
  * ERR_AMBIGUOUS_ID, ERR_LOCK_TIMEOUT, ERR_CORRUPT_STATE.
  */
 export async function state(options: StateOptions, io: Io): Promise<void> {
-  const c = await withStore(options, { inotify: false }, (store) =>
+  const c = await withStore(options, { inotify: false, io }, (store) =>
     store.load(options.id, { sandbox: options.sandbox }),
   );
   const pid = PID_STATUSES.has(c.status) ? c.fields.pid : -1;
