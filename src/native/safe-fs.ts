@@ -114,6 +114,9 @@ function openError(what: string, file: string, e: unknown): RunscIndexError {
       { cause: e },
     );
   }
+  // A socket fails open with ENXIO: say what is there rather than the errno.
+  const st = isErrnoException(e, "ENOENT") ? undefined : lstatOrUndefined(file);
+  if (st !== undefined && !st.isFile()) return notRegular(what, file, kindOf(st));
   return ioError(`opening ${what}`, file, e);
 }
 

@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { CorruptStateError, isErrnoException } from "../errors.js";
+import { CorruptStateError, isErrnoException, RunscIndexError } from "../errors.js";
 import { tempFileName } from "../ids/file-names.js";
 import type { ContainerId, SandboxId } from "../ids/id.js";
 import { type FileInfo, fileInfoOf } from "../index/rows.js";
@@ -33,11 +33,14 @@ export function readStateFile(file: string): StateFileText | undefined {
   } catch (e) {
     if (isErrnoException(e, "ENOENT")) return undefined;
     if (isErrnoException(e, "ELOOP")) throw new CorruptStateError(path.basename(file), "a symbolic link, not a file");
+    // A socket fails open with ENXIO: it is a bad entry, not an I/O failure.
+    const st = lstatOrUndefined(file);
+    if (st !== undefined && !st.isFile()) throw new CorruptStateError(path.basename(file), `${kindOf(st)}, not a file`);
     throw ioError("reading state file", file, e);
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new CorruptStateError(path.basename(file), "not a regular file");
+    if (!st.isFile()) throw new CorruptStateError(path.basename(file), `${kindOf(st)}, not a regular file`);
     if (st.size > MAX_STATE_BYTES) {
       throw new CorruptStateError(path.basename(file), `${st.size} bytes, over the ${MAX_STATE_BYTES}-byte limit`);
     }
@@ -97,7 +100,7 @@ export function writeStateLocked(
   const previous = regularStateFile(file);
   // Created exclusively, so anything already at the temporary name (a planted
   // symlink or FIFO, say) fails here and is not ours to remove.
-  const fd = createExclusive("temporary file", temp, STATE_FILE_MODE);
+  const fd = createTempFile(file, temp);
   try {
     writeTempFile(fd, text, previous, options.durable === true);
     fs.renameSync(temp, file);
@@ -117,6 +120,16 @@ export function regularStateFile(file: string): fs.Stats | undefined {
   const st = lstatOrUndefined(file);
   if (st !== undefined && !st.isFile()) throw new CorruptStateError(path.basename(file), `${kindOf(st)}, not a file`);
   return st;
+}
+
+/** createTempFile: createExclusive, its error (planted entry, read-only or full disk) naming the state file too. */
+function createTempFile(file: string, temp: string): number {
+  try {
+    return createExclusive("temporary file", temp, STATE_FILE_MODE);
+  } catch (e) {
+    const inner = e as Error;
+    throw new RunscIndexError("ERR_IO", `writing state file "${file}": ${inner.message}`, { cause: inner.cause ?? e });
+  }
 }
 
 /** Permission bits a state file may keep: runsc writes 0640; set-uid, set-gid and sticky never. */
