@@ -44,9 +44,10 @@ function describeError(e: unknown): { code: string; message: string; extra?: obj
       const candidates = (e as { candidates?: unknown }).candidates;
       return { code, message: e.message, ...(Array.isArray(candidates) ? { extra: { candidates } } : {}) };
     }
-    // A system call failed outside the library's wrapping (EACCES on the root, say).
-    if (typeof code === "string" && ("syscall" in e || code.startsWith("ERR_FS_")))
+    // A system call or SQLite failed outside the library's wrapping (EACCES on the root, a full disk, say).
+    if (typeof code === "string" && ("syscall" in e || /^(ERR_FS_|SQLITE_)/.test(code))) {
       return { code: "ERR_IO", message: e.message };
+    }
     return { code: "ERR_INTERNAL", message: e.message };
   }
   return { code: "ERR_INTERNAL", message: String(e) };

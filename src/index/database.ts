@@ -74,8 +74,21 @@ export function openIndexDatabase(file: string, place: IndexPlace = { ownDirecto
   } catch (e) {
     if (e instanceof RunscIndexError) throw e;
     // A read-only or full file system, permissions: nothing a rebuild can fix.
-    throw ioError("opening index", file, e);
+    throw ioError("opening index", file, isFull(file) ? fullDisk(e) : e);
   }
+}
+
+/** isFull: the index's file system has no block left (SQLite reports that as a disk I/O error). */
+function isFull(file: string): boolean {
+  try {
+    return fs.statfsSync(path.dirname(file)).bavail === 0;
+  } catch {
+    return false;
+  }
+}
+
+function fullDisk(e: unknown): Error {
+  return Object.assign(new Error(`${(e as Error).message}: no space left`, { cause: e }), { code: "ENOSPC" });
 }
 
 /**

@@ -85,24 +85,29 @@ export function openStore(options: OpenStoreOptions): Store {
 
 /**
  * openExistingIndex opens the index when there is one this process may
- * open; undefined when there is none (nothing is created) or permission is
- * missing. Throws as openIndex does for anything else (a planted or foreign file).
+ * open; undefined when there is none (nothing is created) or the host does
+ * not let it (permission, a read-only or full disk). Throws as openIndex does for anything else (a planted or foreign file).
  */
 function openExistingIndex(indexPath: string, place: IndexPlace): SqliteIndex | undefined {
   try {
     if (lstatOrUndefined(indexPath) === undefined) return undefined;
     return openIndex(indexPath, place);
   } catch (e) {
-    if (isPermissionError(e)) return undefined;
+    if (isHostLimit(e)) return undefined;
     throw e;
   }
 }
 
-function isPermissionError(e: unknown): boolean {
+/**
+ * isHostLimit: the index could not be opened because of the host (no
+ * permission, a read-only or full disk), not because of what is at its path.
+ */
+function isHostLimit(e: unknown): boolean {
   for (let err = e; err instanceof Error; err = err.cause) {
     const code = (err as { code?: unknown }).code;
-    if (code === "EACCES" || code === "EPERM" || code === "EROFS" || code === "SQLITE_READONLY") return true;
-    if (typeof code === "string" && code.startsWith("SQLITE_CANTOPEN")) return true;
+    if (typeof code !== "string") continue;
+    if (["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT"].includes(code)) return true;
+    if (/^SQLITE_(READONLY|CANTOPEN|IOERR|FULL)/.test(code)) return true;
   }
   return false;
 }
