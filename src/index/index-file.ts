@@ -51,7 +51,16 @@ const OUR_TABLES = ["containers", "invalid_files", "meta"];
  * not a runsc-index database, ERR_IO naming the file or directory otherwise.
  */
 export function claimIndexFile(file: string, place: IndexPlace): Claim {
+  try {
+    return claim(file, place);
+  } catch (e) {
+    throw withIndexHint(e);
+  }
+}
+
+function claim(file: string, place: IndexPlace): Claim {
   checkIndexDirectory(path.dirname(file), place);
+  checkSiblings(file);
   const st = lstatOrUndefined(file);
   if (st === undefined) return createIndexFile(file);
   if (!st.isFile()) throw new RunscIndexError("ERR_IO", `index "${file}" is ${kindOf(st)}, not a regular file`);
@@ -82,9 +91,36 @@ export function tightenIndexModes(file: string): void {
   }
 }
 
+/**
+ * checkSiblings: SQLite opens -wal, -shm and -journal itself, following
+ * symlinks; one planted there (or a file of another user's) is refused first.
+ */
+function checkSiblings(file: string): void {
+  for (const suffix of ["-wal", "-shm", "-journal"]) {
+    const st = lstatOrUndefined(file + suffix);
+    if (st === undefined) continue;
+    if (!st.isFile())
+      throw new RunscIndexError("ERR_IO", `index file "${file + suffix}" is ${kindOf(st)}, not a regular file`);
+    checkOwner("index file", file + suffix, st);
+  }
+}
+
 function createIndexFile(file: string): Claim {
   fs.closeSync(createExclusive("index", file, INDEX_FILE_MODE));
   return "created";
+}
+
+/** withIndexHint: a permission error says where else the index can go. */
+function withIndexHint(e: unknown): unknown {
+  const code = ((e as Error).cause as { code?: unknown } | undefined)?.code;
+  if (!(e instanceof RunscIndexError) || (code !== "EACCES" && code !== "EPERM")) return e;
+  return new RunscIndexError(
+    e.code,
+    `${e.message}; pass --index FILE (openStore's index) in a directory you may write`,
+    {
+      cause: e.cause,
+    },
+  );
 }
 
 /**

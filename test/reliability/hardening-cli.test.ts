@@ -177,6 +177,10 @@ describe("hardening (CLI): degraded hosts", () => {
         expect(stderrLines(r), q[0]).toEqual([expect.stringMatching(/permission denied/)]);
         expect(r.stderr, q[0]).toContain(closed);
       }
+      // Building the index there needs write permission: one line saying so, and where else it can go.
+      const build = asNobody(["--root", closed, "reconcile"]);
+      expect(build.status).toBe(1);
+      expect(stderrLines(build)).toEqual([expect.stringMatching(/permission denied.*--index FILE/)]);
       expect(listTree(closed)).toEqual(closedBefore);
     },
   );

@@ -123,6 +123,14 @@ describe("hardening: nothing outside the root or the index is written, deleted o
     expect(e2.code).toBe("ERR_IO");
     expect(e2.message).toContain(path.join(root, INDEX_DIR));
     expect(snapshot()).toEqual(before);
+    // A symlink planted at an index's -wal (SQLite would follow it): refused before SQLite opens anything.
+    const ours = path.join(makeTempDir("wal"), "index.db");
+    track(openStore({ root, index: ours })).close();
+    fs.symlinkSync(text, `${ours}-wal`);
+    const e3 = await thrown(() => track(openStore({ root, index: ours })));
+    expect(e3.code).toBe("ERR_IO");
+    expect(e3.message).toContain(`${ours}-wal`);
+    expect(snapshot()).toEqual(before);
 
     // What is ours is used: an empty file, a missing path, an index of the previous version (no application_id).
     const empty = path.join(makeTempDir("empty"), "index.db");
