@@ -61,8 +61,12 @@ export function claimIndexFile(file: string, place: IndexPlace): Claim {
 function claim(file: string, place: IndexPlace): Claim {
   checkIndexDirectory(path.dirname(file), place);
   checkSiblings(file);
-  const st = lstatOrUndefined(file);
-  if (st === undefined) return createIndexFile(file);
+  let st = lstatOrUndefined(file);
+  if (st === undefined) {
+    if (createIndexFile(file)) return "created";
+    st = lstatOrUndefined(file); // another process created it first: judged like any existing file
+    if (st === undefined) throw new RunscIndexError("ERR_IO", `index "${file}" vanished while being created`);
+  }
   if (!st.isFile()) throw new RunscIndexError("ERR_IO", `index "${file}" is ${kindOf(st)}, not a regular file`);
   checkOwner("index", file, st);
   if (st.size === 0) return "empty";
@@ -105,9 +109,15 @@ function checkSiblings(file: string): void {
   }
 }
 
-function createIndexFile(file: string): Claim {
-  fs.closeSync(createExclusive("index", file, INDEX_FILE_MODE));
-  return "created";
+/** createIndexFile creates the file 0600; false when something appeared at the name meanwhile. */
+function createIndexFile(file: string): boolean {
+  try {
+    fs.closeSync(createExclusive("index", file, INDEX_FILE_MODE));
+    return true;
+  } catch (e) {
+    if (((e as Error).cause as { code?: unknown } | undefined)?.code === "EEXIST") return false;
+    throw e;
+  }
 }
 
 /** withIndexHint: a permission error says where else the index can go. */
