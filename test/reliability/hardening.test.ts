@@ -320,11 +320,12 @@ describe("hardening: nothing hangs, one bad entry disables nothing", () => {
     const doctor = await store.doctor();
     expect(doctor.invalidFiles).toHaveLength(4);
     expect(doctor.problems.filter((p) => p.startsWith("invalid file"))).toHaveLength(4);
+    const lockAndTemp = names.filter((n) => n.startsWith(TEMP_PREFIX) || (n.startsWith("l-") && n.endsWith(".lock")));
+    expect(doctor.specialFiles.map((f) => f.name).sort()).toEqual(lockAndTemp);
+    expect(doctor.problems.filter((p) => p.startsWith("special file"))).toHaveLength(8);
     const pruned = await store.prune();
     expect(pruned.removed).toEqual([]);
-    expect(pruned.skipped.map((s) => s.name).sort()).toEqual(
-      names.filter((n) => n.startsWith(TEMP_PREFIX) || (n.startsWith("l-") && n.endsWith(".lock"))).sort(),
-    );
+    expect(pruned.skipped.map((s) => s.name).sort()).toEqual(lockAndTemp);
     for (const s of pruned.skipped) expect(s.reason).toMatch(/not a regular file/);
     expect(fs.readdirSync(root).sort()).toEqual(names); // nothing deleted
     // load of a special state file: a documented code naming it.
