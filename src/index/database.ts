@@ -156,15 +156,17 @@ function openAndMigrate(file: string): SqliteDatabase {
   try {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw newerSchema(file, version);
+    // Mark the file ours first, before WAL mode: written to the file itself, the
+    // mark is what another process's check (index-file.ts) reads while we migrate.
+    if (db.pragma("application_id", { simple: true }) !== APPLICATION_ID) {
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    }
     applyPragmas(db);
     if (version < SCHEMA_VERSION) {
       runDrizzleMigrations(db);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
     checkSchemaObjects(db, file);
-    // Marks the file ours (an index of the previous version had no mark).
-    if (db.pragma("application_id", { simple: true }) !== APPLICATION_ID)
-      db.pragma(`application_id = ${APPLICATION_ID}`);
     tightenIndexModes(file);
     return db;
   } catch (e) {
