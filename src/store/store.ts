@@ -29,6 +29,7 @@ import type { SqliteIndex } from "../index/sqlite-index.js";
 import type { Liveness } from "../liveness/liveness.js";
 import { acquireLock, type LockWait } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
+import { ioError } from "../native/safe-fs.js";
 import type { ReconcileOptions, ReconcileReport } from "../reconcile/reconcile.js";
 import { StateDocument } from "../state/document.js";
 import type { Status } from "../state/status.js";
@@ -205,7 +206,11 @@ export class Store {
     this.#writable("create");
     const doc = state instanceof StateDocument ? state : StateDocument.from(state);
     const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      fs.mkdirSync(this.root, { recursive: true, mode: 0o711 }); // as runsc's MkdirAll
+    } catch (e) {
+      throw ioError("creating root", this.root, e);
+    }
     return this.#withLock(ids, undefined, (lock) => {
       if (regularStateFile(this.#statePath(ids)) !== undefined) {
         throw new RunscIndexError(
