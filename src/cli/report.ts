@@ -4,7 +4,11 @@
  * and the exit status for the error's code. It does not import commander,
  * so the fast path of `find` can use it too.
  */
+import { ERROR_CODES } from "../errors.js";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
+
+const LIBRARY_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
 import type { Io } from "./output.js";
 
 /** commander's errors, recognized without loading commander. */
@@ -35,12 +39,15 @@ function describeError(e: unknown): { code: string; message: string; extra?: obj
   if (isCommanderError(e)) return { code: "ERR_USAGE", message: e.message.replace(/^error: /, "") };
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("ERR_")) {
+    // Node's own codes (ERR_FS_EISDIR, ...) also start with ERR_: only ours are passed on.
+    if (typeof code === "string" && (LIBRARY_CODES.has(code) || code === "ERR_USAGE")) {
       const candidates = (e as { candidates?: unknown }).candidates;
       return { code, message: e.message, ...(Array.isArray(candidates) ? { extra: { candidates } } : {}) };
     }
-    // A system call failed outside the library's wrapping (EACCES on the root, say).
-    if (typeof code === "string" && "syscall" in e) return { code: "ERR_IO", message: e.message };
+    // A system call or SQLite failed outside the library's wrapping (EACCES on the root, a full disk, say).
+    if (typeof code === "string" && ("syscall" in e || /^(ERR_FS_|SQLITE_)/.test(code))) {
+      return { code: "ERR_IO", message: e.message };
+    }
     return { code: "ERR_INTERNAL", message: e.message };
   }
   return { code: "ERR_INTERNAL", message: String(e) };

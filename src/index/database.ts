@@ -3,6 +3,9 @@
  * indexes we cannot use. A missing, corrupt or half-migrated index is deleted
  * and recreated empty (the caller then rebuilds it from the files); one from
  * a newer schema is refused with ERR_INDEX_SCHEMA and never written to.
+ *
+ * Only a file that is provably ours is ever opened for writing, rebuilt or
+ * deleted (see index-file.ts): `--index` may name any file, and we run as root.
  */
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -12,6 +15,8 @@ import Database from "better-sqlite3";
 import { RunscIndexError } from "../errors.js";
 import { tryAcquireLock } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
+import { ioError, removeRegular } from "../native/safe-fs.js";
+import { APPLICATION_ID, claimIndexFile, type IndexPlace, tightenIndexModes } from "./index-file.js";
 
 /** The subset of better-sqlite3's Database that the index uses. */
 export type SqliteDatabase = Database.Database;
@@ -41,23 +46,26 @@ export interface OpenedDatabase {
 }
 
 /**
- * openIndexDatabase opens (creating or repairing) the index at `file`.
- * Throws ERR_INDEX_SCHEMA for an index from a newer schema.
+ * openIndexDatabase opens (creating or repairing) the index at `file`, after
+ * checking that the file and its directory are ours (index-file.ts).
+ * Throws ERR_INDEX_SCHEMA for an index from a newer schema or a file that is
+ * not a runsc-index database, ERR_IO naming the file or directory (planted
+ * symlink or FIFO, unsafe owner or mode, full or read-only disk).
  */
-export function openIndexDatabase(file: string): OpenedDatabase {
-  const ready = openIfReady(file);
+export function openIndexDatabase(file: string, place: IndexPlace = { ownDirectory: false }): OpenedDatabase {
+  const claim = claimIndexFile(file, place);
+  const ready = claim === "created" ? undefined : openIfReady(file);
   if (ready !== undefined) return { db: ready, fresh: false };
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const guard = lockIndexDirectory(file);
     try {
-      const existed = fs.existsSync(file);
       try {
         const db = openAndMigrate(file);
-        return { db, fresh: !existed };
+        return { db, fresh: claim === "created" || claim === "empty" };
       } catch (e) {
         if (!isUnusableIndex(e)) throw e;
         removeDatabaseFiles(file);
+        claimIndexFile(file, place);
         return { db: openAndMigrate(file), fresh: true };
       }
     } finally {
@@ -66,8 +74,34 @@ export function openIndexDatabase(file: string): OpenedDatabase {
   } catch (e) {
     if (e instanceof RunscIndexError) throw e;
     // A read-only or full file system, permissions: nothing a rebuild can fix.
-    throw new RunscIndexError("ERR_IO", `opening index "${file}": ${(e as Error).message}`, { cause: e });
+    throw ioError("opening index", file, isFull(file) ? fullDisk(e) : e);
   }
+}
+
+/** isFull: the index's file system has no block left (SQLite reports that as a disk I/O error). */
+function isFull(file: string): boolean {
+  try {
+    return fs.statfsSync(path.dirname(file)).bavail === 0;
+  } catch {
+    return false;
+  }
+}
+
+function fullDisk(e: unknown): Error {
+  return Object.assign(new Error(`${(e as Error).message}: no space left`, { cause: e }), { code: "ENOSPC" });
+}
+
+/**
+ * openMemoryIndexDatabase makes an empty index in memory, for a read-only
+ * store whose root has no index (or one it may not open): reads then answer
+ * from the files and leave nothing behind.
+ */
+export function openMemoryIndexDatabase(): SqliteDatabase {
+  const db = new Database(":memory:");
+  db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
+  runDrizzleMigrations(db);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  return db;
 }
 
 /**
@@ -81,8 +115,10 @@ function openIfReady(file: string): SqliteDatabase | undefined {
   try {
     db = new Database(file);
     if (db.pragma("user_version", { simple: true }) !== SCHEMA_VERSION) throw new Error("not at our version");
+    if (db.pragma("application_id", { simple: true }) !== APPLICATION_ID) throw new Error("not marked ours yet");
     applyPragmas(db);
     checkSchemaObjects(db, file);
+    tightenIndexModes(file);
     return db;
   } catch {
     db?.close();
@@ -107,17 +143,31 @@ export function openReadonlyDatabase(file: string): SqliteDatabase {
   return db;
 }
 
+/** openReadonlySnapshot copies an index in memory into a read-only connection for ad-hoc SQL. */
+export function openReadonlySnapshot(source: SqliteDatabase): SqliteDatabase {
+  const db = new Database(source.serialize(), { readonly: true });
+  db.pragma("query_only = ON");
+  db.pragma("case_sensitive_like = ON");
+  return db;
+}
+
 function openAndMigrate(file: string): SqliteDatabase {
   const db = new Database(file);
   try {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw newerSchema(file, version);
+    // Mark the file ours first, before WAL mode: written to the file itself, the
+    // mark is what another process's check (index-file.ts) reads while we migrate.
+    if (db.pragma("application_id", { simple: true }) !== APPLICATION_ID) {
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    }
     applyPragmas(db);
     if (version < SCHEMA_VERSION) {
       runDrizzleMigrations(db);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
     checkSchemaObjects(db, file);
+    tightenIndexModes(file);
     return db;
   } catch (e) {
     db.close();
@@ -165,8 +215,12 @@ function isUnusableIndex(e: unknown): boolean {
   return typeof code === "string" && code.startsWith("SQLITE_") && /already exists|no such table/.test(e.message);
 }
 
+/**
+ * removeDatabaseFiles deletes an index the caller proved ours, with its
+ * SQLite siblings. Throws ERR_IO naming any that is not a regular file.
+ */
 export function removeDatabaseFiles(file: string): void {
-  for (const suffix of ["", "-wal", "-shm", "-journal"]) fs.rmSync(file + suffix, { force: true });
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) removeRegular("index file", file + suffix);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { openIndexDatabase, removeDatabaseFiles } from "./database.js";
+import { openIndexDatabase, openMemoryIndexDatabase, removeDatabaseFiles } from "./database.js";
+import type { IndexPlace } from "./index-file.js";
 import { SqliteIndex } from "./sqlite-index.js";
 
 /**
@@ -6,21 +7,29 @@ import { SqliteIndex } from "./sqlite-index.js";
  * claims our schema version but lacks a column (hand-edited, or from a
  * development build) fails to prepare: it is recreated like a corrupt one.
  */
-export function openIndex(indexPath: string): SqliteIndex {
-  const { db } = openIndexDatabase(indexPath);
+export function openIndex(indexPath: string, place?: IndexPlace): SqliteIndex {
+  const { db } = openIndexDatabase(indexPath, place);
   try {
     return new SqliteIndex(db);
   } catch (e) {
     db.close();
     if (!isSqliteError(e)) throw e;
-    return recreateIndex(indexPath);
+    return recreateIndex(indexPath, place);
   }
 }
 
-/** recreateIndex deletes the index files and opens a new, empty index (rebuilt from the files on use). */
-export function recreateIndex(indexPath: string): SqliteIndex {
+/** openMemoryIndex: an empty index in memory, for a read-only store without an index of its own. */
+export function openMemoryIndex(): SqliteIndex {
+  return new SqliteIndex(openMemoryIndexDatabase());
+}
+
+/**
+ * recreateIndex deletes the index files (an index already opened, so proved
+ * ours) and opens a new, empty index (rebuilt from the files on use).
+ */
+export function recreateIndex(indexPath: string, place?: IndexPlace): SqliteIndex {
   removeDatabaseFiles(indexPath);
-  return new SqliteIndex(openIndexDatabase(indexPath).db);
+  return new SqliteIndex(openIndexDatabase(indexPath, place).db);
 }
 
 /**

@@ -1,6 +1,7 @@
 import fs from "node:fs";
-import type { Candidate } from "../errors.js";
+import { type Candidate, RunscIndexError } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
+import { ioError } from "../native/safe-fs.js";
 import type { NameIndex } from "./name-index.js";
 
 /**
@@ -35,12 +36,13 @@ export class ScanIndex implements NameIndex {
   }
 }
 
+/** listRoot: the names in the root; none when it does not exist. Throws ERR_IO naming the root. */
 export function listRoot(root: string): string[] {
   try {
     return fs.readdirSync(root);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return []; // no root yet: no containers
-    throw e;
+    throw rootUnreadable(root, e);
   }
 }
 
@@ -50,8 +52,21 @@ export async function listRootAsync(root: string): Promise<string[]> {
     return await fs.promises.readdir(root);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
+    throw rootUnreadable(root, e);
   }
+}
+
+/** rootUnreadable says what is missing: reading the root needs read permission on it, as runsc list does. */
+function rootUnreadable(root: string, e: unknown): RunscIndexError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "EPERM") {
+    return new RunscIndexError(
+      "ERR_IO",
+      `listing root "${root}": permission denied: reading it needs read permission on the directory and its state files (run as their owner, as runsc does)`,
+      { cause: e },
+    );
+  }
+  return ioError("listing root", root, e);
 }
 
 export function compareCandidates(a: Candidate, b: Candidate): number {

@@ -16,7 +16,8 @@ import type { ContainerRow, FileInfo, RowValues } from "./rows.js";
  * A row's file metadata as the reconciler compares it with a stat: one flat
  * array per row, since a pass builds one for every row in the index.
  * `mustRead` is 1 when the file must be read again whatever its stat says:
- * pending, invalid (to keep reporting it), or read within RACY_MS of its mtime.
+ * pending or read within RACY_MS of its mtime. An invalid file (status NULL)
+ * is not read again while its stat is unchanged: invalid_files keeps its reason.
  */
 export type FileRow = readonly [
   name: string,
@@ -177,7 +178,7 @@ function prepareStatements(db: Database.Database) {
     "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id >= ? AND container_id < ?";
   const fileSql = `SELECT container_id || '_sandbox:' || sandbox_id || '.state', file_size,
     file_mtime_ms, file_ctime_ms, file_ino, pending,
-    pending OR status IS NULL OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
+    pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
     FROM containers`;
   return {
     range: db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { isErrnoException, LockTimeoutError, RunscIndexError } from "../errors.js";
+import { LockTimeoutError, RunscIndexError } from "../errors.js";
 import { closeFd, EAGAIN, errnoName, flock, LOCK_EX, LOCK_NB } from "../native/libc.js";
+import { openRegular } from "../native/safe-fs.js";
 import { type HeldLock, makeHeldLock } from "./held-lock.js";
 
 /** How to wait for a lock another process holds. */
@@ -11,7 +12,7 @@ export type LockWait = "block" | "try" | { readonly timeoutMs: number };
 const FIRST_BACKOFF_MS = 1;
 const MAX_BACKOFF_MS = 25;
 
-/** runsc opens lock files O_RDONLY|O_CREAT, mode 0600 (gofrs/flock); Node adds O_CLOEXEC. */
+/** runsc opens lock files O_RDONLY|O_CREAT, mode 0600 (gofrs/flock). */
 const LOCK_FILE_MODE = 0o600;
 
 export interface LockOptions {
@@ -23,7 +24,8 @@ export interface LockOptions {
  * acquireLock takes flock(2) LOCK_EX on the lock file at `path`.
  * It never parks a thread: the wait polls LOCK_NB with backoff on timers.
  * Throws ERR_LOCKED (wait "try"), ERR_LOCK_TIMEOUT naming the file,
- * ERR_NOT_FOUND when create is false and the file is gone, or ERR_IO.
+ * ERR_NOT_FOUND when create is false and the file is gone, or ERR_IO (also
+ * naming the file when it is a symlink, FIFO, socket, directory or device).
  */
 export async function acquireLock(path: string, wait: LockWait, options: LockOptions = {}): Promise<HeldLock> {
   const deadline = typeof wait === "object" ? Date.now() + wait.timeoutMs : Number.POSITIVE_INFINITY;
@@ -63,19 +65,23 @@ export function tryAcquireLock(path: string, options: LockOptions = {}): HeldLoc
   }
 }
 
+/**
+ * openLockFile opens as runsc does (O_RDONLY|O_CREAT, 0600) plus O_NOFOLLOW,
+ * O_NONBLOCK and O_CLOEXEC, and accepts only a regular file: runsc only ever
+ * creates regular ones, so a symlink (dangling or not), FIFO or device at a
+ * lock path is planted, and is neither followed nor opened for real.
+ */
 function openLockFile(path: string, create: boolean): number {
   const flags = fs.constants.O_RDONLY | (create ? fs.constants.O_CREAT : 0);
-  try {
-    return fs.openSync(path, flags, LOCK_FILE_MODE);
-  } catch (e) {
-    if (!create && isErrnoException(e, "ENOENT")) throw lockFileGone(path);
-    throw new RunscIndexError("ERR_IO", `opening lock file "${path}": ${(e as Error).message}`, { cause: e });
-  }
+  const fd = openRegular("lock file", path, flags, LOCK_FILE_MODE);
+  if (fd === undefined) throw lockFileGone(path);
+  return fd;
 }
 
+/** isStillAtPath: the entry at `path` (never a symlink's target) is the inode we locked. */
 function isStillAtPath(fd: number, path: string): boolean {
   const held = fs.fstatSync(fd);
-  const now = fs.statSync(path, { throwIfNoEntry: false });
+  const now = fs.lstatSync(path, { throwIfNoEntry: false });
   return now !== undefined && now.ino === held.ino && now.dev === held.dev;
 }
 

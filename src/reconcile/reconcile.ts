@@ -55,6 +55,7 @@ export async function reconcile(
   // Listing and stats run on other threads while this one reads the index, then sorts the names.
   const listing = listRootAsync(root);
   const indexed = index.indexedFiles();
+  const knownInvalid = index.invalidFiles();
   const listed = (await listing).filter((name) => name.endsWith(STATE_SUFFIX));
   const stats = options.full ? undefined : statsOf(root, listed);
   const { names, known, badNames } = classifyNames(listed, indexed);
@@ -65,6 +66,7 @@ export async function reconcile(
   const invalid = new Map<string, string>(badNames);
 
   await readAndApply(root, index, toRead, indexed, counts, invalid, options);
+  if (knownInvalid.length > 0) keepUnchangedInvalid(knownInvalid, new Set(names), new Set(toRead), vanished, invalid);
 
   index.write(() => {
     // Every row is listed and none vanished: nothing to remove (the common case, and no 100k-entry set).
@@ -110,6 +112,23 @@ function classifyNames(
     }
   }
   return { names, known, badNames };
+}
+
+/**
+ * keepUnchangedInvalid: an invalid file whose stat did not change was not
+ * read again (a huge or deeply nested file costs its whole read every pass);
+ * it stays invalid for the reason recorded when it was read.
+ */
+function keepUnchangedInvalid(
+  known: readonly { name: string; reason: string }[],
+  listed: ReadonlySet<string>,
+  read: ReadonlySet<string>,
+  vanished: ReadonlySet<string>,
+  invalid: Map<string, string>,
+): void {
+  for (const { name, reason } of known) {
+    if (listed.has(name) && !read.has(name) && !vanished.has(name) && !invalid.has(name)) invalid.set(name, reason);
+  }
 }
 
 /** goneRows: rows whose file is not in the listing or vanished since, and is still not there. */

@@ -42,6 +42,44 @@ export function decodeJson(text: string): JsonValue {
   return v;
 }
 
+/**
+ * tooDeepAt: for text that JSON.parse accepted (which has no depth limit),
+ * the offset of the first bracket nesting past MAX_DEPTH, where decodeJson
+ * stops; undefined when within the limit. Texts with few brackets (every
+ * runsc file) are passed after counting them with indexOf.
+ */
+export function tooDeepAt(text: string): number | undefined {
+  if (countUpTo(text, "{", MAX_DEPTH + 1) + countUpTo(text, "[", MAX_DEPTH + 1) <= MAX_DEPTH) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_DEPTH) return i;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+function countUpTo(text: string, ch: string, max: number): number {
+  let n = 0;
+  for (let i = text.indexOf(ch); i !== -1 && n < max; i = text.indexOf(ch, i + 1)) n++;
+  return n;
+}
+
+/** The reason decodeJson gives for nesting past MAX_DEPTH at `offset`. */
+export function tooDeepMessage(offset: number): string {
+  return new JsonSyntaxError(tooDeepReason(), offset).message;
+}
+
+function tooDeepReason(): string {
+  return `nesting too deep (more than ${MAX_DEPTH} levels)`;
+}
+
 const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
 
 class Parser {
@@ -116,7 +154,7 @@ class Parser {
   }
 
   private checkDepth(depth: number): void {
-    if (depth > MAX_DEPTH) throw new JsonSyntaxError(`nesting too deep (more than ${MAX_DEPTH} levels)`, this.pos);
+    if (depth > MAX_DEPTH) throw new JsonSyntaxError(tooDeepReason(), this.pos);
   }
 
   private expect(code: number, expected: string): void {

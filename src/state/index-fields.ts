@@ -8,6 +8,7 @@
  * where Go (and load) reject it; such files do not come from runsc.
  */
 import { CorruptStateError } from "../errors.js";
+import { tooDeepAt, tooDeepMessage } from "./codec.js";
 import { type ContainerFields, FieldError, readFields } from "./fields.js";
 import { JsonNumber, type JsonValue } from "./go-json.js";
 
@@ -22,6 +23,9 @@ export function indexFields(text: string, file: string): ContainerFields {
   } catch (e) {
     throw new CorruptStateError(file, `invalid JSON: ${(e as Error).message}`, { cause: e });
   }
+  // JSON.parse nests without limit; load's decoder stops at a depth: the same file gets the same verdict.
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) throw new CorruptStateError(file, `invalid JSON: ${tooDeepMessage(deep)}`);
   try {
     return readFields(projectRoot(value));
   } catch (e) {

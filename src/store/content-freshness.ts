@@ -11,6 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { SqliteIndex } from "../index/sqlite-index.js";
+import { lstatOrUndefined, openRegular, removeRegular } from "../native/safe-fs.js";
 import { waitForWatcher } from "../watch/vouch.js";
 import type { NameTracker } from "./freshness.js";
 
@@ -20,15 +21,16 @@ export class ContentFreshness {
   readonly #root: string;
   readonly #index: SqliteIndex;
   readonly #names: NameTracker;
-  readonly #dirtyMarker: string;
+  /** The marker beside the index; undefined for an index in memory, which no other process sees. */
+  readonly #dirtyMarker: string | undefined;
   /** The NameTracker generation in which a full pass set the baseline, if any. */
   #baseline: number | undefined;
 
-  constructor(root: string, indexPath: string, index: SqliteIndex, names: NameTracker) {
+  constructor(root: string, indexDir: string | undefined, index: SqliteIndex, names: NameTracker) {
     this.#root = root;
     this.#index = index;
     this.#names = names;
-    this.#dirtyMarker = path.join(path.dirname(indexPath), DIRTY_MARKER);
+    this.#dirtyMarker = indexDir === undefined ? undefined : path.join(indexDir, DIRTY_MARKER);
   }
 
   /**
@@ -37,7 +39,8 @@ export class ContentFreshness {
    */
   async ensure(fresh: boolean, lockTimeoutMs: number): Promise<void> {
     const callStartMs = Date.now();
-    if (fs.existsSync(this.#dirtyMarker)) return this.#fullPass(lockTimeoutMs);
+    if (this.#dirtyMarker !== undefined && lstatOrUndefined(this.#dirtyMarker) !== undefined)
+      return this.#fullPass(lockTimeoutMs);
     if (fresh && this.#baseline !== this.#names.generation && !(await waitForWatcher(this.#index.meta, callStartMs))) {
       return this.#fullPass(lockTimeoutMs);
     }
@@ -66,18 +69,27 @@ export class ContentFreshness {
     }
   }
 
+  /**
+   * markDirty creates the marker beside the index: never through a symlink,
+   * never into a FIFO (O_NOFOLLOW|O_NONBLOCK, regular files only), 0600.
+   */
   markDirty(): void {
+    this.#baseline = undefined;
+    if (this.#dirtyMarker === undefined) return;
     try {
-      fs.writeFileSync(this.#dirtyMarker, `${process.pid}\n`);
+      const fd = openRegular("dirty marker", this.#dirtyMarker, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
+      if (fd !== undefined) fs.closeSync(fd);
     } catch {
       // Nowhere to record it: the next full pass repairs the index all the same.
     }
-    this.#baseline = undefined;
   }
 
-  /** noteFullPass: a reconcile just stat'ed every file. */
+  /**
+   * noteFullPass: a reconcile just stat'ed every file. Throws ERR_IO naming
+   * the marker when something other than a regular file is at its name.
+   */
   noteFullPass(generationAtStart: number): void {
-    fs.rmSync(this.#dirtyMarker, { force: true });
+    if (this.#dirtyMarker !== undefined) removeRegular("dirty marker", this.#dirtyMarker);
     if (generationAtStart === this.#names.generation) this.#baseline = generationAtStart;
   }
 

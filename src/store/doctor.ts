@@ -4,9 +4,13 @@
  * sync brings it exactly in line, and lists invalid files. `ok` is false when
  * anything needs a human: corruption, invalid files, or drift left after a sync.
  */
+import fs from "node:fs";
+import path from "node:path";
 import type { Candidate } from "../errors.js";
-import { ScanIndex } from "../index/scan-index.js";
+import { parseLockFileName, tempTagOf } from "../ids/file-names.js";
+import { listRoot, ScanIndex } from "../index/scan-index.js";
 import { candidateOfRow, type SqliteIndex } from "../index/sqlite-index.js";
+import { kindOf } from "../native/safe-fs.js";
 import { isAlive } from "../watch/vouch.js";
 import type { Store } from "./store.js";
 
@@ -27,6 +31,8 @@ export interface DoctorReport {
     readonly invalid: number;
   };
   readonly invalidFiles: readonly { readonly name: string; readonly reason: string }[];
+  /** Entries named like a lock or temporary file that are not regular files (planted: runsc makes none). */
+  readonly specialFiles: readonly { readonly name: string; readonly reason: string }[];
   readonly watcher: { readonly pid: number; readonly alive: boolean; readonly drainedAtMs: number } | null;
   readonly problems: readonly string[];
 }
@@ -41,6 +47,7 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
   await store.reconcile();
   const driftAfter = drift(scan.all(), [...index.indexedFiles().values()].map(candidateOfRow));
   const invalidFiles = index.invalidFiles().map(({ name, reason }) => ({ name, reason }));
+  const specialFiles = specialFilesIn(store.root);
   const problems: string[] = [];
   if (integrity !== "ok") problems.push(`index integrity check failed: ${integrity}`);
   if (driftAfter.missing + driftAfter.extra > 0) {
@@ -49,6 +56,7 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
     );
   }
   for (const f of invalidFiles) problems.push(`invalid file "${f.name}": ${f.reason}`);
+  for (const f of specialFiles) problems.push(`special file "${f.name}": ${f.reason}`);
   return {
     ok: problems.length === 0,
     root: store.root,
@@ -63,9 +71,21 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
       invalid: invalidFiles.length,
     },
     invalidFiles,
+    specialFiles,
     watcher: watcherOf(index),
     problems,
   };
+}
+
+/** specialFilesIn: lock- and temp-file names whose entry is not a regular file (state files are in invalidFiles). */
+function specialFilesIn(root: string): { name: string; reason: string }[] {
+  const out: { name: string; reason: string }[] = [];
+  for (const name of listRoot(root)) {
+    if (parseLockFileName(name) === undefined && tempTagOf(name) === undefined) continue;
+    const st = fs.lstatSync(path.join(root, name), { throwIfNoEntry: false });
+    if (st !== undefined && !st.isFile()) out.push({ name, reason: `${kindOf(st)}, not a regular file` });
+  }
+  return out;
 }
 
 function drift(onDisk: Candidate[], rows: Candidate[]): { missing: number; extra: number } {

@@ -1,8 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
-import { openIndex } from "../index/open-index.js";
+import type { IndexPlace } from "../index/index-file.js";
+import { openIndex, openMemoryIndex } from "../index/open-index.js";
+import type { SqliteIndex } from "../index/sqlite-index.js";
 import type { LockWait } from "../lock/flock.js";
+import { lstatOrUndefined } from "../native/safe-fs.js";
 import { Store } from "./store.js";
 
 export interface OpenStoreOptions {
@@ -14,7 +17,11 @@ export interface OpenStoreOptions {
   readonly lockTimeoutMs?: number;
   /** fsync state files and the root after each write (for roots on disk; runsc's are usually tmpfs). */
   readonly durable?: boolean;
-  /** Refuse create/save/update/destroy. */
+  /**
+   * Refuse create/save/update/destroy, and create nothing: not the root, not
+   * the index directory, not an index. Without an index (or without the
+   * right to open it) the store answers from the files through an index in memory.
+   */
   readonly readonly?: boolean;
   /**
    * Watch the root with inotify so each call only drains events (default
@@ -56,19 +63,53 @@ export function openStore(options: OpenStoreOptions): Store {
   const root = path.resolve(options.root);
   const indexPath = path.resolve(options.index ?? path.join(root, INDEX_DIR, "index.db"));
   const lockWait: LockWait = lockTimeoutMs === undefined ? "block" : { timeoutMs: lockTimeoutMs };
+  const place: IndexPlace = { ownDirectory: options.index === undefined };
+  const readonly = options.readonly === true;
   // The default index lives inside the root: create the root as runsc would (MkdirAll 0711) first.
-  if (options.index === undefined) createRoot(root);
+  if (!readonly && place.ownDirectory) createRoot(root);
+  const index = readonly ? openExistingIndex(indexPath, place) : openIndex(indexPath, place);
   return new Store(
     {
       root,
       indexPath,
+      indexPlace: place,
+      memoryIndex: index === undefined,
       lockWait,
       durable: options.durable === true,
-      readonly: options.readonly === true,
+      readonly,
       inotify: options.inotify !== false,
     },
-    openIndex(indexPath),
+    index ?? openMemoryIndex(),
   );
+}
+
+/**
+ * openExistingIndex opens the index when there is one this process may
+ * open; undefined when there is none (nothing is created) or the host does
+ * not let it (permission, a read-only or full disk). Throws as openIndex does for anything else (a planted or foreign file).
+ */
+function openExistingIndex(indexPath: string, place: IndexPlace): SqliteIndex | undefined {
+  try {
+    if (lstatOrUndefined(indexPath) === undefined) return undefined;
+    return openIndex(indexPath, place);
+  } catch (e) {
+    if (isHostLimit(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * isHostLimit: the index could not be opened because of the host (no
+ * permission, a read-only or full disk), not because of what is at its path.
+ */
+function isHostLimit(e: unknown): boolean {
+  for (let err = e; err instanceof Error; err = err.cause) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    if (["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT"].includes(code)) return true;
+    if (/^SQLITE_(READONLY|CANTOPEN|IOERR|FULL)/.test(code)) return true;
+  }
+  return false;
 }
 
 function invalidOption(message: string): RunscIndexError {

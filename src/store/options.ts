@@ -1,4 +1,5 @@
 /** The options of Store's methods, and the settings openStore gives a Store. */
+import type { IndexPlace } from "../index/index-file.js";
 import type { LockWait } from "../lock/flock.js";
 import type { StateDocument } from "../state/document.js";
 import type { Status } from "../state/status.js";
@@ -38,6 +39,9 @@ export type UpdateFn = (doc: StateDocument) => void | StateDocument;
 export interface StoreSettings {
   readonly root: string;
   readonly indexPath: string;
+  readonly indexPlace: IndexPlace;
+  /** The index is in memory: a read-only store whose root has no index it may open. */
+  readonly memoryIndex: boolean;
   readonly lockWait: LockWait;
   readonly durable: boolean;
   readonly readonly: boolean;

@@ -11,6 +11,7 @@ import { parseLockFileName, parseStateFileName, STATE_SUFFIX, tempTag, tempTagOf
 import { listRoot } from "../index/scan-index.js";
 import { tryAcquireLock } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
+import { kindOf, removeRegular } from "../native/safe-fs.js";
 
 export interface PruneOptions {
   /** Report what would be removed, remove nothing. */
@@ -36,7 +37,12 @@ export interface PrunedFile {
 export interface PruneReport {
   readonly dryRun: boolean;
   readonly removed: readonly PrunedFile[];
-  /** Files left alone because their lock is held (a write may be under way). Young lock files are not listed. */
+  /**
+   * Files left alone: their lock is held (a write may be under way), or the
+   * file or its lock is not a regular file (a symlink, FIFO, socket,
+   * directory or device named like ours), with the reason. Young lock files
+   * are not listed.
+   */
   readonly skipped: readonly { readonly name: string; readonly reason: string }[];
 }
 
@@ -79,11 +85,23 @@ function pruneUnderLock(
   report: { dryRun: boolean; removed: PrunedFile[]; skipped: { name: string; reason: string }[] },
   stillStale: (lock: HeldLock) => boolean,
 ): void {
+  // Only regular files are ours to remove: a planted symlink, FIFO, socket or directory is reported, never touched.
+  const st = fs.lstatSync(path.join(root, name), { throwIfNoEntry: false });
+  if (st === undefined) return;
+  if (!st.isFile()) {
+    report.skipped.push({ name, reason: `${kindOf(st)}, not a regular file` });
+    return;
+  }
   let lock: HeldLock | "busy" | undefined;
   try {
     lock = lockName === undefined ? undefined : tryAcquireLock(path.join(root, lockName), { create: false });
   } catch (e) {
-    if (!(e instanceof RunscIndexError && e.code === "ERR_NOT_FOUND")) throw e;
+    if (!(e instanceof RunscIndexError)) throw e;
+    if (e.code !== "ERR_NOT_FOUND") {
+      // A lock path that is not a regular file (or cannot be opened): nothing is removed under it.
+      report.skipped.push({ name, reason: e.message });
+      return;
+    }
     lock = undefined; // the lock file went away: nobody can be writing through it
   }
   if (lock === "busy") {
@@ -92,7 +110,9 @@ function pruneUnderLock(
   }
   try {
     if (lock !== undefined && !stillStale(lock)) return;
-    if (!report.dryRun && !removeIfPresent(path.join(root, name))) return; // someone else removed it
+    const removed =
+      report.dryRun || removeRegular(kind === "orphan-lock" ? "lock file" : "temporary file", path.join(root, name));
+    if (!removed) return; // someone else removed it
     report.removed.push({ name, kind });
   } finally {
     lock?.release();
@@ -109,16 +129,5 @@ function ageMs(file: string): number | undefined {
     return Date.now() - fs.lstatSync(file).mtimeMs;
   } catch {
     return undefined;
-  }
-}
-
-/** removeIfPresent unlinks the file; false when it was already gone. */
-function removeIfPresent(file: string): boolean {
-  try {
-    fs.unlinkSync(file);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
   }
 }

@@ -10,6 +10,7 @@ import { tempFileName } from "../ids/file-names.js";
 import type { ContainerId, SandboxId } from "../ids/id.js";
 import { type FileInfo, fileInfoOf } from "../index/rows.js";
 import { assertHeld, type HeldLock } from "../lock/held-lock.js";
+import { createExclusive, ioError, kindOf, lstatOrUndefined, removeRegular } from "../native/safe-fs.js";
 import { MAX_STATE_BYTES } from "../state/document.js";
 
 /** runsc writes state files with os.WriteFile(path, data, 0640). */
@@ -32,11 +33,14 @@ export function readStateFile(file: string): StateFileText | undefined {
   } catch (e) {
     if (isErrnoException(e, "ENOENT")) return undefined;
     if (isErrnoException(e, "ELOOP")) throw new CorruptStateError(path.basename(file), "a symbolic link, not a file");
-    throw new RunscIndexError("ERR_IO", `reading state file "${file}": ${(e as Error).message}`, { cause: e });
+    // A socket fails open with ENXIO: it is a bad entry, not an I/O failure.
+    const st = lstatOrUndefined(file);
+    if (st !== undefined && !st.isFile()) throw new CorruptStateError(path.basename(file), `${kindOf(st)}, not a file`);
+    throw ioError("reading state file", file, e);
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new CorruptStateError(path.basename(file), "not a regular file");
+    if (!st.isFile()) throw new CorruptStateError(path.basename(file), `${kindOf(st)}, not a regular file`);
     if (st.size > MAX_STATE_BYTES) {
       throw new CorruptStateError(path.basename(file), `${st.size} bytes, over the ${MAX_STATE_BYTES}-byte limit`);
     }
@@ -92,9 +96,12 @@ export interface WriteOptions {
 /**
  * writeStateLocked replaces the state file atomically: write a temporary file
  * in the same directory, then rename it over the state file. Readers never
- * see a torn file, unlike runsc's in-place os.WriteFile. An existing file's
- * mode and owner are kept. Returns the new file's stat.
- * Throws ERR_IO; the previous file is then untouched.
+ * see a torn file, unlike runsc's in-place os.WriteFile. An existing regular
+ * file's owner and permission bits are kept (never set-uid, set-gid or
+ * sticky); a symlink or anything else at the name is refused, never written
+ * through. Returns the new file's stat.
+ * Throws ERR_CORRUPT_STATE (not a regular file), ERR_IO naming the file (the
+ * temporary name is taken, the disk is full, ...); the previous file is then untouched.
  */
 export function writeStateLocked(
   lock: HeldLock,
@@ -106,26 +113,52 @@ export function writeStateLocked(
   assertHeld(lock, "writeStateLocked");
   const dir = path.dirname(file);
   const temp = path.join(dir, tempFileName(ids.containerId, ids.sandboxId));
-  const previous = fs.statSync(file, { throwIfNoEntry: false });
+  const previous = regularStateFile(file);
+  // Created exclusively, so anything already at the temporary name (a planted
+  // symlink or FIFO, say) fails here and is not ours to remove.
+  const fd = createTempFile(file, temp);
   try {
-    writeTempFile(temp, text, previous, options.durable === true);
+    writeTempFile(fd, text, previous, options.durable === true);
     fs.renameSync(temp, file);
   } catch (e) {
     fs.rmSync(temp, { force: true });
-    throw new RunscIndexError("ERR_IO", `writing state file "${file}": ${(e as Error).message}`, { cause: e });
+    throw ioError("writing state file", file, e);
   }
   if (options.durable) fsyncDirectory(dir);
-  return fileInfoOf(fs.statSync(file));
+  return fileInfoOf(fs.lstatSync(file));
 }
 
-function writeTempFile(temp: string, text: string, previous: fs.Stats | undefined, durable: boolean): void {
-  const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, STATE_FILE_MODE);
+/**
+ * regularStateFile: the lstat of the state file when it is a regular file,
+ * undefined when nothing is there. Throws ERR_CORRUPT_STATE naming it otherwise.
+ */
+export function regularStateFile(file: string): fs.Stats | undefined {
+  const st = lstatOrUndefined(file);
+  if (st !== undefined && !st.isFile()) throw new CorruptStateError(path.basename(file), `${kindOf(st)}, not a file`);
+  return st;
+}
+
+/** createTempFile: createExclusive, its error (planted entry, read-only or full disk) naming the state file too. */
+function createTempFile(file: string, temp: string): number {
+  try {
+    return createExclusive("temporary file", temp, STATE_FILE_MODE);
+  } catch (e) {
+    const inner = e as Error;
+    throw new RunscIndexError("ERR_IO", `writing state file "${file}": ${inner.message}`, { cause: inner.cause ?? e });
+  }
+}
+
+/** Permission bits a state file may keep: runsc writes 0640; set-uid, set-gid and sticky never. */
+const KEPT_MODE_BITS = 0o777;
+
+function writeTempFile(fd: number, text: string, previous: fs.Stats | undefined, durable: boolean): void {
   try {
     fs.writeFileSync(fd, text);
-    // The umask may have narrowed the mode; runsc's files are 0640.
-    fs.fchmodSync(fd, previous ? previous.mode & 0o7777 : STATE_FILE_MODE);
+    fs.fchmodSync(fd, previous ? previous.mode & KEPT_MODE_BITS : STATE_FILE_MODE);
     if (previous && (previous.uid !== process.getuid?.() || previous.gid !== process.getgid?.())) {
       fs.fchownSync(fd, previous.uid, previous.gid);
+      // chown clears set-id bits on some systems, and never adds any: the mode is set again to be sure.
+      fs.fchmodSync(fd, previous.mode & KEPT_MODE_BITS);
     }
     if (durable) fs.fsyncSync(fd);
   } finally {
@@ -142,7 +175,10 @@ function fsyncDirectory(dir: string): void {
   }
 }
 
-/** removeStateLocked unlinks the state file; false when it was already gone. */
+/**
+ * removeStateLocked unlinks the state file (the entry itself, as runsc's
+ * os.Remove does, even a symlink); false when it was already gone. Throws ERR_IO.
+ */
 export function removeStateLocked(lock: HeldLock, file: string): boolean {
   assertHeld(lock, "removeStateLocked");
   try {
@@ -150,12 +186,12 @@ export function removeStateLocked(lock: HeldLock, file: string): boolean {
     return true;
   } catch (e) {
     if (isErrnoException(e, "ENOENT")) return false;
-    throw new RunscIndexError("ERR_IO", `removing state file "${file}": ${(e as Error).message}`, { cause: e });
+    throw ioError("removing state file", file, e);
   }
 }
 
 /** removeLockFileLocked unlinks the lock file while holding it, as runsc's Destroy does last. */
 export function removeLockFileLocked(lock: HeldLock): void {
   assertHeld(lock, "removeLockFileLocked");
-  fs.rmSync(lock.path, { force: true });
+  removeRegular("lock file", lock.path);
 }

@@ -19,9 +19,9 @@ import {
   parseSandboxId,
   type SandboxId,
 } from "../ids/id.js";
-import { openReadonlyDatabase, type SqliteDatabase } from "../index/database.js";
+import { openReadonlyDatabase, openReadonlySnapshot, type SqliteDatabase } from "../index/database.js";
 import type { NameIndex } from "../index/name-index.js";
-import { isCorruption, recreateIndex } from "../index/open-index.js";
+import { isCorruption, openMemoryIndex, recreateIndex } from "../index/open-index.js";
 import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
 import { rowValues } from "../index/rows.js";
 import { listRoot, ScanIndex } from "../index/scan-index.js";
@@ -29,6 +29,7 @@ import type { SqliteIndex } from "../index/sqlite-index.js";
 import { LivenessCache } from "../liveness/liveness.js";
 import { acquireLock, type LockWait } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
+import { ioError } from "../native/safe-fs.js";
 import type { ReconcileOptions, ReconcileReport } from "../reconcile/reconcile.js";
 import { StateDocument } from "../state/document.js";
 import type { Status } from "../state/status.js";
@@ -43,6 +44,7 @@ import { resolveIn } from "./resolve.js";
 import {
   controlSocketPathIn,
   readStateFile,
+  regularStateFile,
   removeLockFileLocked,
   removeStateLocked,
   writeStateLocked,
@@ -82,7 +84,8 @@ export class Store {
     this.#index = index;
     this.#names = new NameTracker(this.root, index, this.#settings.inotify);
     this.#names.onChange = onChange;
-    this.#contents = new ContentFreshness(this.root, this.indexPath, index, this.#names);
+    const dirtyMarkerDir = this.#settings.memoryIndex ? undefined : path.dirname(this.indexPath);
+    this.#contents = new ContentFreshness(this.root, dirtyMarkerDir, index, this.#names);
   }
 
   /** An index found corrupt in use is recreated (then rebuilt from the files) and the call tried once more. */
@@ -111,7 +114,9 @@ export class Store {
     this.#queryDb?.close();
     this.#queryDb = undefined;
     this.#index.db.close();
-    this.#attach(recreateIndex(this.indexPath));
+    this.#attach(
+      this.#settings.memoryIndex ? openMemoryIndex() : recreateIndex(this.indexPath, this.#settings.indexPlace),
+    );
   }
 
   /** index is the SQLite index behind this store (for the watcher and doctor). */
@@ -249,9 +254,13 @@ export class Store {
     this.#writable("create");
     const doc = state instanceof StateDocument ? state : StateDocument.from(state);
     const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      fs.mkdirSync(this.root, { recursive: true, mode: 0o711 }); // as runsc's MkdirAll
+    } catch (e) {
+      throw ioError("creating root", this.root, e);
+    }
     return this.#withLock(ids, undefined, (lock) => {
-      if (fs.existsSync(this.#statePath(ids))) {
+      if (regularStateFile(this.#statePath(ids)) !== undefined) {
         throw new RunscIndexError(
           "ERR_ALREADY_EXISTS",
           `container "${ids.containerId}" already exists in sandbox "${ids.sandboxId}"`,
@@ -267,7 +276,7 @@ export class Store {
     this.#writable("save");
     const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
     await this.#withLock(ids, undefined, (lock) => {
-      if (!fs.existsSync(this.#statePath(ids))) throw notFound(ids.containerId);
+      if (regularStateFile(this.#statePath(ids)) === undefined) throw notFound(ids.containerId);
       this.#writeLocked(lock, ids, doc);
     });
   }
@@ -332,8 +341,7 @@ export class Store {
   async query(sql: string, params?: QueryParams, options: { fresh?: boolean } = {}): Promise<QueryResult> {
     return this.#repairingAsync(async () => {
       await this.#freshContents(options.fresh ?? true);
-      this.#queryDb ??= openReadonlyDatabase(this.indexPath);
-      return runReadonlyQuery(this.#queryDb, sql, params);
+      return runReadonlyQuery(this.#queryDatabase(), sql, params);
     });
   }
 
@@ -377,6 +385,20 @@ export class Store {
   }
 
   // --- internals ---
+
+  /**
+   * #queryDatabase: a read-only connection to the index; for an index in
+   * memory, a read-only copy of it taken now (no other connection can see it).
+   */
+  #queryDatabase(): SqliteDatabase {
+    if (!this.#settings.memoryIndex) {
+      this.#queryDb ??= openReadonlyDatabase(this.indexPath);
+      return this.#queryDb;
+    }
+    this.#queryDb?.close();
+    this.#queryDb = openReadonlySnapshot(this.#index.db);
+    return this.#queryDb;
+  }
 
   #open(): void {
     if (this.#closed) throw new RunscIndexError("ERR_CLOSED", `store for "${this.root}" is closed`);

@@ -276,16 +276,24 @@ describe("list and state formatting details", async () => {
 
   it("list: an empty or missing root prints the header only, or null as JSON", () => {
     const missing = path.join(makeTempDir("cli"), "no-such-root");
-    expect(list(missing)).toBe("ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
-    expect(list(missing, "--format", "json")).toBe("null\n");
-    expect(list(missing, "--format", "ids")).toBe("");
+    // Issue 12: a missing root also gets one stderr line saying so (runsc says nothing).
+    const onMissing = (...args: string[]) => {
+      const r = runCli(["--root", missing, "list", ...args]);
+      expect([r.status, r.stderr]).toEqual([0, `runsc-index: root "${missing}" does not exist\n`]);
+      return r.stdout;
+    };
+    expect(onMissing()).toBe("ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
+    expect(onMissing("--format", "json")).toBe("null\n");
+    expect(onMissing("--format", "ids")).toBe("");
+    const empty = makeRoot();
+    expect(list(empty)).toBe("ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
   });
 
   it("list: on a missing root it does not create the root with a mode runsc would not give it (0711)", () => {
     const parent = makeTempDir("cli");
     fs.chmodSync(parent, 0o755);
     const missing = path.join(parent, "no-such-root");
-    list(missing);
+    expect(runCli(["--root", missing, "list"]).status).toBe(0);
     const mode = fs.statSync(missing, { throwIfNoEntry: false })?.mode;
     expect(mode === undefined || (mode & 0o777) === 0o711).toBe(true);
   });

@@ -15,7 +15,7 @@ export interface DoctorCommandOptions extends GlobalOptions {
  * one line on stderr saying how many problems. Throws ERR_INDEX_SCHEMA, ERR_IO.
  */
 export async function doctor(options: DoctorCommandOptions, io: Io): Promise<number> {
-  const report = await withStore(options, { inotify: false }, (store) => store.doctor());
+  const report = await withStore(options, { inotify: false, io }, (store) => store.doctor());
   io.out(options.json ? jsonLine(report) : summary(report));
   if (report.ok) return EXIT_OK;
   const n = report.problems.length;

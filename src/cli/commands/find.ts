@@ -16,7 +16,7 @@ export interface FindOptions extends GlobalOptions {
  * ERR_NOT_FOUND, ERR_AMBIGUOUS_ID.
  */
 export async function find(options: FindOptions, io: Io): Promise<void> {
-  await withStore(options, { inotify: false }, (store) => {
+  await withStore(options, { inotify: false, io }, (store) => {
     const { containerId, sandboxId } = store.resolve(options.prefix, { sandbox: options.sandbox });
     io.out(options.json ? `${JSON.stringify({ containerId, sandboxId })}\n` : `${containerId}\n`);
   });

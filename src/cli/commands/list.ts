@@ -25,11 +25,11 @@ export interface ListOptions extends GlobalOptions {
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
   if (options.format === "ids" && options.status === undefined && !options.strictLiveness) {
-    const ids = await withStore(options, { inotify: false }, (store) => store.listIdsFromNames(options.sandbox));
+    const ids = await withStore(options, { inotify: false, io }, (store) => store.listIdsFromNames(options.sandbox));
     for (const chunk of inChunks(ids, (id) => `${id}\n`)) io.out(chunk);
     return;
   }
-  const { summaries, ociVersion } = await withStore(options, { inotify: false }, async (store) => ({
+  const { summaries, ociVersion } = await withStore(options, { inotify: false, io }, async (store) => ({
     summaries: await store.list({
       sandbox: options.sandbox,
       status: options.status,

@@ -1,10 +1,16 @@
 /**
- * Opening the store for one command. Every command opens it readonly: the
- * command line reads state files and maintains the index, and never writes a
- * state file.
+ * Opening the store for one command. Every command opens it so that no state
+ * file is ever written. Read commands (find, list, state, show, query,
+ * doctor) open it readonly: they create nothing (no root, no index
+ * directory, no index) and, without an index they may open, answer from the
+ * files through an index in memory. reconcile, watch and prune build and
+ * maintain the index.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { openStore } from "../../store/open-store.js";
 import type { Store } from "../../store/store.js";
+import type { Io } from "../output.js";
 
 /** The options every command takes (before the command name). */
 export interface GlobalOptions {
@@ -18,25 +24,48 @@ export interface GlobalOptions {
   readonly runscFormat?: string | undefined;
 }
 
+/** How a command uses the store. */
+export interface OpenHow {
+  /** Set up an inotify watch (only commands that make many calls gain from it). */
+  readonly inotify: boolean;
+  /** The command builds the index (reconcile, watch, prune): it may create the root's index. */
+  readonly buildsIndex?: boolean;
+  /** Where a read command says that the root does not exist (runsc itself prints nothing). */
+  readonly io?: Io;
+}
+
 /**
  * openForCommand opens the store. One-shot commands pass inotify false: they
  * make one call, so setting up a watch would only cost time; each call then
- * checks the index's recorded sync instead. Throws ERR_INDEX_SCHEMA, ERR_INVALID_ARGUMENT.
+ * checks the index's recorded sync instead. Throws ERR_INDEX_SCHEMA, ERR_INVALID_ARGUMENT, ERR_IO.
  */
-export function openForCommand(options: GlobalOptions, how: { readonly inotify: boolean }): Store {
+export function openForCommand(options: GlobalOptions, how: OpenHow): Store {
+  const readonly = how.buildsIndex !== true;
+  if (readonly && how.io !== undefined && !rootExists(options.root)) {
+    how.io.err(`runsc-index: root "${path.resolve(options.root)}" does not exist\n`);
+  }
   return openStore({
     root: options.root,
     ...(options.index === undefined ? {} : { index: options.index }),
     ...(options.lockTimeout === undefined ? {} : { lockTimeoutMs: options.lockTimeout }),
-    readonly: true,
+    readonly,
     inotify: how.inotify,
   });
+}
+
+function rootExists(root: string): boolean {
+  try {
+    fs.lstatSync(root);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ENOENT";
+  }
 }
 
 /** withStore runs fn with a store opened for the command and always closes it. */
 export async function withStore<T>(
   options: GlobalOptions,
-  how: { readonly inotify: boolean },
+  how: OpenHow,
   fn: (store: Store) => T | Promise<T>,
 ): Promise<T> {
   const store = openForCommand(options, how);

@@ -18,7 +18,7 @@ const KIND_TEXT = { "orphan-lock": "orphan lock file", "temp-file": "stale tempo
  * Throws ERR_IO.
  */
 export async function prune(options: PruneCommandOptions, io: Io): Promise<void> {
-  const report = await withStore(options, { inotify: false }, (store) =>
+  const report = await withStore(options, { inotify: false, buildsIndex: true }, (store) =>
     store.prune({ dryRun: options.dryRun === true }),
   );
   io.out(options.json ? jsonLine(report) : summary(report));

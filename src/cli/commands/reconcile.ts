@@ -23,7 +23,7 @@ export async function reconcile(options: ReconcileCommandOptions, io: Io): Promi
   const bar = io.errIsTTY ? new ProgressBar(io) : undefined;
   let report: ReconcileReport;
   try {
-    report = await withStore(options, { inotify: false }, (store) =>
+    report = await withStore(options, { inotify: false, buildsIndex: true }, (store) =>
       store.reconcile({
         full: options.full === true,
         withState: options.withState === true,

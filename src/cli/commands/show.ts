@@ -19,7 +19,7 @@ export interface ShowOptions extends GlobalOptions {
  * ERR_LOCK_TIMEOUT, ERR_CORRUPT_STATE.
  */
 export async function show(options: ShowOptions, io: Io): Promise<void> {
-  const c = await withStore(options, { inotify: false }, (store) =>
+  const c = await withStore(options, { inotify: false, io }, (store) =>
     store.load(options.id, { sandbox: options.sandbox, skipCheck: true }),
   );
   const doc = c.document;

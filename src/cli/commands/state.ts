@@ -19,7 +19,7 @@ export interface StateOptions extends GlobalOptions {
  * ERR_AMBIGUOUS_ID, ERR_LOCK_TIMEOUT, ERR_CORRUPT_STATE, ERR_INVALID_ARGUMENT.
  */
 export async function state(options: StateOptions, io: Io): Promise<void> {
-  const { c, flavor } = await withStore(options, { inotify: false }, async (store) => ({
+  const { c, flavor } = await withStore(options, { inotify: false, io }, async (store) => ({
     c: await store.load(options.id, { sandbox: options.sandbox, strictLiveness: options.strictLiveness === true }),
     flavor: runscFlavor(options.runscFormat, store.indexPath),
   }));

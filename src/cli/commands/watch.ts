@@ -30,7 +30,7 @@ export async function watch(options: WatchCommandOptions, io: Io, signals: StopS
   signals.once("SIGINT", stop);
   signals.once("SIGTERM", stop);
   try {
-    await withStore(options, { inotify: true }, async (store) => {
+    await withStore(options, { inotify: true, buildsIndex: true }, async (store) => {
       const watcher = await store.watch({
         ...(options.interval === undefined ? {} : { intervalMs: options.interval }),
         onChange: (kind, ids) =>
