@@ -8,14 +8,19 @@
  *   1. `--runsc-format 20221219|current` on the command line;
  *   2. the environment variable RUNSC_INDEX_RUNSC_FORMAT (same values);
  *   3. the host's runsc: the first `runsc` on PATH is asked `runsc --version`
- *      once, and the answer cached beside the index, keyed by the binary's
- *      inode, size and mtime (an upgrade is noticed; a hit costs one stat);
+ *      once, and the answer cached in the root's own index directory
+ *      `<root>/.runsc-index/` when it exists (never beside an `--index`
+ *      elsewhere: nothing outside the root and the index is written), keyed by
+ *      the binary's inode, size and mtime (an upgrade is noticed; a hit costs
+ *      one stat);
  *   4. no runsc found: current.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
+import { createExclusive, openRegular } from "../native/safe-fs.js";
+import { INDEX_DIR } from "../store/open-store.js";
 
 export interface RunscFlavor {
   /** What `ociVersion` says in list --format=json and state. */
@@ -36,11 +41,11 @@ export const RUNSC_FORMAT_ENV = "RUNSC_INDEX_RUNSC_FORMAT";
 const CACHE_FILE = "runsc-version.json";
 
 /**
- * runscFlavor decides what to print (see the module comment); `indexPath`
- * locates the detection cache. Throws ERR_INVALID_ARGUMENT for an unknown
+ * runscFlavor decides what to print (see the module comment); `root` is
+ * runsc's root, whose index directory holds the detection cache. Throws ERR_INVALID_ARGUMENT for an unknown
  * format in the flag or the environment.
  */
-export function runscFlavor(flag: string | undefined, indexPath: string): RunscFlavor {
+export function runscFlavor(flag: string | undefined, root: string): RunscFlavor {
   const chosen = flag ?? process.env[RUNSC_FORMAT_ENV];
   if (chosen !== undefined && chosen !== "") {
     if (!(RUNSC_FORMATS as readonly string[]).includes(chosen)) {
@@ -52,29 +57,64 @@ export function runscFlavor(flag: string | undefined, indexPath: string): RunscF
     }
     return FLAVORS[chosen as RunscFormat];
   }
-  return detectedFlavor(indexPath);
+  return detectedFlavor(root);
 }
 
 /** detectedFlavor asks the host's runsc (cached); current when there is none or it does not answer. */
-function detectedFlavor(indexPath: string): RunscFlavor {
+function detectedFlavor(root: string): RunscFlavor {
   const binary = findOnPath("runsc");
   if (binary === undefined) return FLAVORS.current;
   const st = fs.statSync(binary);
   const key = `${binary}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  const cacheFile = path.join(path.dirname(indexPath), CACHE_FILE);
-  try {
-    const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { key?: string; flavor?: RunscFlavor };
-    if (cached.key === key && cached.flavor !== undefined) return cached.flavor;
-  } catch {
-    // No cache yet, or unreadable: ask the binary.
-  }
+  const dir = path.join(root, INDEX_DIR);
+  const cached = readCache(dir);
+  if (cached?.key === key && cached.flavor !== undefined) return cached.flavor;
   const flavor = flavorOfVersion(askVersion(binary));
-  try {
-    fs.writeFileSync(cacheFile, `${JSON.stringify({ key, flavor })}\n`);
-  } catch {
-    // The index directory may not exist or be writable (a readonly root): detect again next time.
-  }
+  writeCache(dir, { key, flavor });
   return flavor;
+}
+
+interface FlavorCache {
+  readonly key?: string;
+  readonly flavor?: RunscFlavor;
+}
+
+/** readCache: the cached answer, or undefined (none yet, unreadable, or not a regular file: never blocks on a FIFO). */
+function readCache(dir: string): FlavorCache | undefined {
+  try {
+    const fd = openRegular("runsc version cache", path.join(dir, CACHE_FILE), fs.constants.O_RDONLY);
+    if (fd === undefined) return undefined;
+    try {
+      return JSON.parse(fs.readFileSync(fd, "utf8")) as FlavorCache;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * writeCache replaces the cache by an exclusive temporary file and a rename,
+ * only inside an index directory that exists (a readonly root or a missing
+ * index: detect again next time).
+ */
+function writeCache(dir: string, cache: FlavorCache): void {
+  if (!fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) return;
+  const temp = path.join(dir, `.${CACHE_FILE}.${process.pid}`);
+  let fd: number;
+  try {
+    fd = createExclusive("runsc version cache", temp, 0o600);
+  } catch {
+    return; // something is at that name: never ours to remove
+  }
+  try {
+    fs.writeSync(fd, `${JSON.stringify(cache)}\n`);
+    fs.closeSync(fd);
+    fs.renameSync(temp, path.join(dir, CACHE_FILE));
+  } catch {
+    fs.rmSync(temp, { force: true }); // we created it; only a cache
+  }
 }
 
 function askVersion(binary: string): string {

@@ -70,11 +70,11 @@ describe("runsc's version-dependent bytes", () => {
     const before = process.env.RUNSC_INDEX_RUNSC_FORMAT;
     try {
       process.env.RUNSC_INDEX_RUNSC_FORMAT = "current";
-      expect(runscFlavor("20221219", "/nonexistent/index.db").ociVersion).toBe("1.0.2-dev");
-      expect(runscFlavor(undefined, "/nonexistent/index.db").ociVersion).toBe("1.2.1");
+      expect(runscFlavor("20221219", "/nonexistent-root").ociVersion).toBe("1.0.2-dev");
+      expect(runscFlavor(undefined, "/nonexistent-root").ociVersion).toBe("1.2.1");
       process.env.RUNSC_INDEX_RUNSC_FORMAT = "2019";
-      expect(() => runscFlavor(undefined, "/nonexistent/index.db")).toThrow(/RUNSC_INDEX_RUNSC_FORMAT.*"2019"/);
-      expect(() => runscFlavor("next", "/nonexistent/index.db")).toThrow(/--runsc-format.*"next"/);
+      expect(() => runscFlavor(undefined, "/nonexistent-root")).toThrow(/RUNSC_INDEX_RUNSC_FORMAT.*"2019"/);
+      expect(() => runscFlavor("next", "/nonexistent-root")).toThrow(/--runsc-format.*"next"/);
     } finally {
       if (before === undefined) delete process.env.RUNSC_INDEX_RUNSC_FORMAT;
       else process.env.RUNSC_INDEX_RUNSC_FORMAT = before;

@@ -36,7 +36,7 @@ export async function list(options: ListOptions, io: Io): Promise<void> {
       fresh: options.fresh ?? true,
       strictLiveness: options.strictLiveness === true,
     }),
-    ociVersion: options.format === "json" ? runscFlavor(options.runscFormat, store.indexPath).ociVersion : "",
+    ociVersion: options.format === "json" ? runscFlavor(options.runscFormat, store.root).ociVersion : "",
   }));
   for (const chunk of render(inFileNameOrder(summaries), options.format, ociVersion, options.strictLiveness === true)) {
     io.out(chunk);

@@ -21,7 +21,7 @@ export interface StateOptions extends GlobalOptions {
 export async function state(options: StateOptions, io: Io): Promise<void> {
   const { c, flavor } = await withStore(options, { inotify: false, io }, async (store) => ({
     c: await store.load(options.id, { sandbox: options.sandbox, strictLiveness: options.strictLiveness === true }),
-    flavor: runscFlavor(options.runscFormat, store.indexPath),
+    flavor: runscFlavor(options.runscFormat, store.root),
   }));
   const text = ociStateIndented(
     { id: c.containerId, status: c.status, pid: c.pid, bundle: c.fields.bundleDir },
