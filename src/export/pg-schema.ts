@@ -12,7 +12,6 @@ import {
   boolean,
   doublePrecision,
   index,
-  integer,
   jsonb,
   pgTable,
   pgView,
@@ -33,8 +32,8 @@ export const runscContainers = pgTable(
     sandboxId: text("sandbox_id").notNull(),
     /** Stored status; NULL while pending or when the file is invalid. Liveness is not applied. */
     status: text("status"),
-    pid: integer("pid"),
-    goferPid: integer("gofer_pid"),
+    pid: bigint("pid", { mode: "number" }),
+    goferPid: bigint("gofer_pid", { mode: "number" }),
     createdAt: text("created_at"),
     bundleDir: text("bundle_dir"),
     owner: text("owner"),

@@ -1,6 +1,6 @@
 /**
  * The only module that talks to libc through koffi: flock(2), inotify(7),
- * read(2) on a non-blocking fd, and sysconf(3). Node's standard library has
+ * read(2) on a non-blocking fd, sysconf(3), and a datagram for sd_notify(3). Node's standard library has
  * none of flock or inotify, and fs.watch drops events silently on overflow.
  *
  * Every function returns the raw result; errno is read right after the call,
@@ -19,6 +19,8 @@ interface Libc {
   readonly read: Fn;
   readonly close: Fn;
   readonly sysconf: Fn;
+  readonly socket: Fn;
+  readonly sendto: Fn;
 }
 
 let bound: Libc | undefined;
@@ -39,6 +41,10 @@ function libc(): Libc {
     read: lib.func("long read(int fd, _Out_ uint8_t *buf, size_t count)"),
     close: lib.func("int close(int fd)"),
     sysconf: lib.func("long sysconf(int name)"),
+    socket: lib.func("int socket(int domain, int type, int protocol)"),
+    sendto: lib.func(
+      "long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)",
+    ),
   };
   return bound;
 }
@@ -108,6 +114,35 @@ export function clockTicksPerSecond(): number {
   return ticks > 0 ? ticks : 100;
 }
 
+// --- sd_notify(3): one datagram to $NOTIFY_SOCKET (node's dgram has no unix sockets) ---
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+/** sizeof(sun_path) on Linux. */
+const SUN_PATH_MAX = 108;
+
+/**
+ * sendUnixDatagram sends `message` to the unix datagram socket at `address`
+ * ("@name" is Linux's abstract namespace, as systemd writes it). Returns
+ * errno, 0 on success (ENAMETOOLONG for a path that does not fit).
+ */
+export function sendUnixDatagram(address: string, message: string): number {
+  const name = Buffer.from(address.startsWith("@") ? `\0${address.slice(1)}` : `${address}\0`);
+  if (name.length > SUN_PATH_MAX) return 36; // ENAMETOOLONG
+  const sockaddr = Buffer.alloc(2 + name.length);
+  sockaddr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(sockaddr, 2);
+  const fd = call(() => libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number);
+  if (fd.result < 0) return fd.errno;
+  try {
+    const body = Buffer.from(message);
+    return call(() => Number(libc().sendto(fd.result, body, body.length, 0, sockaddr, sockaddr.length))).errno;
+  } finally {
+    closeFd(fd.result);
+  }
+}
+
 /** errnoName gives a readable name for the errnos we report. */
 export function errnoName(errno: number): string {
   const names: Record<number, string> = {
@@ -118,6 +153,7 @@ export function errnoName(errno: number): string {
     22: "EINVAL",
     24: "EMFILE",
     28: "ENOSPC",
+    36: "ENAMETOOLONG",
     37: "ENOLCK",
   };
   return names[errno] ?? `errno ${errno}`;

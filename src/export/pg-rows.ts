@@ -1,0 +1,126 @@
+/**
+ * Writing index rows into `runsc_containers`: one statement per batch, the
+ * rows sent as one array per column and spread by unnest() (a few
+ * parameters instead of 20 per row), upserted on the primary key.
+ */
+import type pg from "pg";
+import type { Candidate } from "../errors.js";
+import { EXPORT_COLUMNS, type ExportRow } from "../index/export-rows.js";
+
+/** PostgreSQL array type of each EXPORT_COLUMNS entry. */
+const PG_TYPES: Record<(typeof EXPORT_COLUMNS)[number], string> = {
+  container_id: "text",
+  sandbox_id: "text",
+  status: "text",
+  pid: "int8",
+  gofer_pid: "int8",
+  created_at: "text",
+  bundle_dir: "text",
+  owner: "text",
+  is_root: "bool",
+  pod_name: "text",
+  pod_namespace: "text",
+  start_time: "text",
+  annotations: "jsonb",
+  file_size: "int8",
+  file_mtime_ms: "float8",
+  file_ctime_ms: "float8",
+  file_ino: "int8",
+  pending: "bool",
+  indexed_at: "int8",
+  state: "text",
+};
+
+const COLUMN_LIST = EXPORT_COLUMNS.join(", ");
+const UPDATES = EXPORT_COLUMNS.filter((c) => c !== "container_id" && c !== "sandbox_id")
+  .map((c) => `${c} = excluded.${c}`)
+  .join(", ");
+
+const UPSERT_SQL = `INSERT INTO runsc_containers (host, root, ${COLUMN_LIST}, seen_at)
+  SELECT $1, $2, u.*, now() FROM unnest(${EXPORT_COLUMNS.map((c, i) => `$${i + 3}::${PG_TYPES[c]}[]`).join(", ")})
+    AS u(${COLUMN_LIST})
+  ON CONFLICT (host, container_id, sandbox_id) DO UPDATE SET root = excluded.root, ${UPDATES}, seen_at = now()`;
+
+const DELETE_SQL = `DELETE FROM runsc_containers WHERE host = $1
+  AND (container_id, sandbox_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`;
+
+const HEARTBEAT_SQL = `INSERT INTO runsc_hosts (host, root, heartbeat_at) VALUES ($1, $2, now())
+  ON CONFLICT (host) DO UPDATE SET root = excluded.root, heartbeat_at = now()`;
+
+const SYNCED_SQL = `INSERT INTO runsc_hosts (host, root, synced_at, heartbeat_at) VALUES ($1, $2, now(), now())
+  ON CONFLICT (host) DO UPDATE SET root = excluded.root, synced_at = now(), heartbeat_at = now()`;
+
+/** The host a batch belongs to. */
+export interface HostKey {
+  readonly host: string;
+  readonly root: string;
+}
+
+/** upsertRows writes rows of one host; the caller holds the transaction. */
+export async function upsertRows(client: pg.Client, key: HostKey, rows: readonly ExportRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = EXPORT_COLUMNS.map((name, i) => rows.map((r) => pgValue(name, r[i] ?? null)));
+  await client.query(UPSERT_SQL, [key.host, key.root, ...columns]);
+}
+
+/** deleteRows removes containers of one host. */
+export async function deleteRows(client: pg.Client, host: string, ids: readonly Candidate[]): Promise<void> {
+  if (ids.length === 0) return;
+  await client.query(DELETE_SQL, [host, ids.map((c) => c.containerId), ids.map((c) => c.sandboxId)]);
+}
+
+/** heartbeat records that the host's exporter is alive (every batch, and when idle). */
+export async function heartbeat(client: pg.Client, key: HostKey, synced = false): Promise<void> {
+  await client.query(synced ? SYNCED_SQL : HEARTBEAT_SQL, [key.host, key.root]);
+}
+
+/** A row's file identity as the diff compares it: stat, pending flag and when it was read. */
+export const IDENTITY_COLUMNS = ["file_size", "file_mtime_ms", "file_ctime_ms", "file_ino", "pending", "indexed_at"];
+const IDENTITY_INDEXES = IDENTITY_COLUMNS.map((c) => EXPORT_COLUMNS.indexOf(c as (typeof EXPORT_COLUMNS)[number]));
+
+/** identityOfRow: the identity of an index row, comparable with identityOfValues of the exported one. */
+export function identityOfRow(row: ExportRow): string {
+  return identityOfValues(IDENTITY_INDEXES.map((i) => row[i] ?? null));
+}
+
+/** identityOfValues: int8 arrives as text and booleans as booleans; both sides become numbers. */
+export function identityOfValues(values: readonly unknown[]): string {
+  return values.map((v) => (v === null || v === undefined ? "" : String(Number(v)))).join("|");
+}
+
+/** hostRowIdentities reads the identity of every exported row of a host, keyed by "cid/sid". */
+export async function hostRowIdentities(
+  client: pg.Client,
+  key: HostKey,
+): Promise<Map<string, { identity: string; ids: Candidate }>> {
+  const result = await client.query<unknown[]>({
+    text: `SELECT container_id, sandbox_id, root = $2, ${IDENTITY_COLUMNS.join(", ")} FROM runsc_containers WHERE host = $1`,
+    values: [key.host, key.root],
+    rowMode: "array",
+  });
+  const out = new Map<string, { identity: string; ids: Candidate }>();
+  for (const r of result.rows) {
+    const ids = { containerId: r[0] as string, sandboxId: r[1] as string };
+    // A row exported from another root counts as different: it is rewritten with ours.
+    const identity = r[2] === true ? identityOfValues(r.slice(3)) : "";
+    out.set(keyOf(ids), { identity, ids });
+  }
+  return out;
+}
+
+/** keyOf: one string per container ("/" is in no ID). */
+export function keyOf(c: Candidate): string {
+  return `${c.containerId}/${c.sandboxId}`;
+}
+
+/**
+ * PostgreSQL text cannot hold NUL, and jsonb refuses \u0000: both become
+ * U+FFFD, the only way such a value fits. Flags become booleans.
+ */
+function pgValue(column: string, v: string | number | null): string | number | boolean | null {
+  if (v === null) return null;
+  if (column === "is_root" || column === "pending") return v !== 0;
+  if (typeof v !== "string") return v;
+  if (column === "annotations") return v.includes("\\u0000") ? v.replaceAll("\\u0000", "\\ufffd") : v;
+  return v.includes("\0") ? v.replaceAll("\0", "\ufffd") : v;
+}
