@@ -28,8 +28,9 @@ export interface PgServer {
   createDatabase(name: string): string;
   /** psql runs one SQL statement as the superuser and returns its unaligned, tuples-only output. */
   psql(sql: string, database?: string): string;
-  /** restart stops the server (fast: connections are dropped) and starts it again on the same port. */
-  restart(): void;
+  /** pause stops the server (fast: connections are dropped); resume starts it again on the same port. */
+  pause(): void;
+  resume(): void;
   stop(): void;
 }
 
@@ -150,8 +151,10 @@ export async function startPostgres(): Promise<PgServer> {
       server.psql(`CREATE DATABASE "${name}"`);
       return urlFor(name);
     },
-    restart() {
+    pause() {
       run(path.join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
+    },
+    resume() {
       start();
     },
     stop() {
