@@ -180,7 +180,10 @@ describePostgres("export to PostgreSQL", (pg) => {
       else process.env.PGPASSWORD = saved;
     }
     const wrong = pg().tcpUrl.replace("postgres@", "postgres:not-the-Pa55word@");
-    const err = await store.export({ to: wrong, host: "env" }).catch((e: unknown) => e as Error & { code: string });
+    const err = (await store.export({ to: wrong, host: "env" }).then(
+      () => new Error("exported with a wrong password"),
+      (e: unknown) => e,
+    )) as Error & { code?: string };
     expect(err).toMatchObject({ code: "ERR_IO" });
     expect(err.message).toMatch(/password authentication failed/);
     expect(err.message).toContain("postgres:***@127.0.0.1");
