@@ -15,7 +15,7 @@ import { EXPORT_COLUMNS, type ExportRow, exportRow, exportRows } from "../index/
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import type { WatchMetrics } from "../metrics/metrics.js";
 import { connectPg, describeTarget, migratePg, pgError } from "./pg-connection.js";
-import { deleteRows, type HostKey, heartbeat, hostRowIdentities, identityOfRow, keyOf, upsertRows } from "./pg-rows.js";
+import { type HostKey, hostRowIdentities, identityOfRow, keyOf, writeBatch } from "./pg-rows.js";
 
 export interface ExportOptions {
   /** postgres:// URL; without it libpq's environment (PGHOST, PGUSER, PGPASSWORD, ...) says where. */
@@ -73,13 +73,11 @@ async function syncHost(
     if (there?.identity !== identityOfRow(row)) upserts.push(row);
   }
   const deletes = [...remote.values()].map((r) => r.ids);
-  for (let i = 0; i < Math.max(upserts.length, deletes.length); i += batchSize) {
-    await inTransaction(client, async () => {
-      await upsertRows(client, key, upserts.slice(i, i + batchSize));
-      await deleteRows(client, key.host, deletes.slice(i, i + batchSize));
-    });
+  const batches = Math.max(1, Math.ceil(Math.max(upserts.length, deletes.length) / batchSize));
+  for (let b = 0; b < batches; b++) {
+    const [from, to] = [b * batchSize, (b + 1) * batchSize];
+    await writeBatch(client, key, upserts.slice(from, to), deletes.slice(from, to), b === batches - 1);
   }
-  await heartbeat(client, key, true);
   return {
     host: key.host,
     rows: rows.length,
@@ -277,7 +275,7 @@ export class PgExporter {
       this.#options.metrics?.exportConnected(true);
     }
     if (this.#hasWork()) await this.#flush(client);
-    else await heartbeat(client, this.#key);
+    else await writeBatch(client, this.#key, [], []);
   }
 
   /** #flush writes up to one batch of noted changes in one transaction, then forgets those committed. */
@@ -294,11 +292,7 @@ export class PgExporter {
       if (row === undefined) deletes.push(d.ids);
       else upserts.push(row);
     }
-    await inTransaction(client, async () => {
-      await upsertRows(client, this.#key, upserts);
-      await deleteRows(client, this.#key.host, deletes);
-      await heartbeat(client, this.#key);
-    });
+    await writeBatch(client, this.#key, upserts, deletes);
     const now = Date.now();
     const lags: number[] = [];
     for (const d of taken) {

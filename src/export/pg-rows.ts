@@ -36,19 +36,26 @@ const UPDATES = EXPORT_COLUMNS.filter((c) => c !== "container_id" && c !== "sand
   .map((c) => `${c} = excluded.${c}`)
   .join(", ");
 
-const UPSERT_SQL = `INSERT INTO runsc_containers (host, root, ${COLUMN_LIST}, seen_at)
+/**
+ * One statement per batch, so a batch needs one round trip and no
+ * BEGIN/COMMIT: upserts, deletes and the host's heartbeat as data-modifying
+ * CTEs, atomic together. A container is in at most one of the two lists.
+ */
+const WRITE_SQL = `WITH upserted AS (
+  INSERT INTO runsc_containers (host, root, ${COLUMN_LIST}, seen_at)
   SELECT $1, $2, u.*, now() FROM unnest(${EXPORT_COLUMNS.map((c, i) => `$${i + 3}::${PG_TYPES[c]}[]`).join(", ")})
     AS u(${COLUMN_LIST})
-  ON CONFLICT (host, container_id, sandbox_id) DO UPDATE SET root = excluded.root, ${UPDATES}, seen_at = now()`;
-
-const DELETE_SQL = `DELETE FROM runsc_containers WHERE host = $1
-  AND (container_id, sandbox_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`;
-
-const HEARTBEAT_SQL = `INSERT INTO runsc_hosts (host, root, heartbeat_at) VALUES ($1, $2, now())
-  ON CONFLICT (host) DO UPDATE SET root = excluded.root, heartbeat_at = now()`;
-
-const SYNCED_SQL = `INSERT INTO runsc_hosts (host, root, synced_at, heartbeat_at) VALUES ($1, $2, now(), now())
-  ON CONFLICT (host) DO UPDATE SET root = excluded.root, synced_at = now(), heartbeat_at = now()`;
+  ON CONFLICT (host, container_id, sandbox_id) DO UPDATE SET root = excluded.root, ${UPDATES}, seen_at = now()
+  RETURNING 1
+), deleted AS (
+  DELETE FROM runsc_containers WHERE host = $1 AND (container_id, sandbox_id) IN
+    (SELECT * FROM unnest($${EXPORT_COLUMNS.length + 3}::text[], $${EXPORT_COLUMNS.length + 4}::text[]))
+  RETURNING 1
+)
+INSERT INTO runsc_hosts (host, root, synced_at, heartbeat_at)
+  VALUES ($1, $2, CASE WHEN $${EXPORT_COLUMNS.length + 5}::bool THEN now() END, now())
+ON CONFLICT (host) DO UPDATE SET root = excluded.root, heartbeat_at = now(),
+  synced_at = coalesce(excluded.synced_at, runsc_hosts.synced_at)`;
 
 /** The host a batch belongs to. */
 export interface HostKey {
@@ -56,22 +63,26 @@ export interface HostKey {
   readonly root: string;
 }
 
-/** upsertRows writes rows of one host; the caller holds the transaction. */
-export async function upsertRows(client: pg.Client, key: HostKey, rows: readonly ExportRow[]): Promise<void> {
-  if (rows.length === 0) return;
+/**
+ * writeBatch upserts rows and deletes containers of one host, and records
+ * its heartbeat (and, with synced, the end of a full sync), in one statement.
+ */
+export async function writeBatch(
+  client: pg.Client,
+  key: HostKey,
+  rows: readonly ExportRow[],
+  deletes: readonly Candidate[],
+  synced = false,
+): Promise<void> {
   const columns = EXPORT_COLUMNS.map((name, i) => rows.map((r) => pgValue(name, r[i] ?? null)));
-  await client.query(UPSERT_SQL, [key.host, key.root, ...columns]);
-}
-
-/** deleteRows removes containers of one host. */
-export async function deleteRows(client: pg.Client, host: string, ids: readonly Candidate[]): Promise<void> {
-  if (ids.length === 0) return;
-  await client.query(DELETE_SQL, [host, ids.map((c) => c.containerId), ids.map((c) => c.sandboxId)]);
-}
-
-/** heartbeat records that the host's exporter is alive (every batch, and when idle). */
-export async function heartbeat(client: pg.Client, key: HostKey, synced = false): Promise<void> {
-  await client.query(synced ? SYNCED_SQL : HEARTBEAT_SQL, [key.host, key.root]);
+  await client.query(WRITE_SQL, [
+    key.host,
+    key.root,
+    ...columns,
+    deletes.map((c) => c.containerId),
+    deletes.map((c) => c.sandboxId),
+    synced,
+  ]);
 }
 
 /** A row's file identity as the diff compares it: stat, pending flag and when it was read. */
