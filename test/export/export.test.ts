@@ -166,6 +166,34 @@ describePostgres("export to PostgreSQL", (pg) => {
     }
   });
 
+  it("a resync (after lost inotify events) repairs rows changed behind the exporter's back", async () => {
+    const url = freshDb();
+    const root = makeRoot({ fixtures: true });
+    for (let i = 0; i < 5; i++) writeState(root, { containerId: `s${i}` });
+    const store = open(root);
+    const watcher = await store.watch({ export: { to: url, host: "rs" } });
+    try {
+      await waitForEqual(url, "rs", root);
+      await pgQuery(url, "DELETE FROM runsc_containers WHERE host = 'rs' AND container_id = 's1'");
+      await pgQuery(url, "UPDATE runsc_containers SET status = 'paused', file_size = 1 WHERE container_id = 's2'");
+      await pgQuery(
+        url,
+        `INSERT INTO runsc_containers (host, root, container_id, sandbox_id, is_root, pending) VALUES ('rs', '/x', 'ghost', 'ghost', true, false)`,
+      );
+      await pgQuery(
+        url,
+        `INSERT INTO runsc_containers (host, root, container_id, sandbox_id, is_root, pending) VALUES ('other', '/x', 'ghost', 'ghost', true, false)`,
+      );
+      watcher.exporter!.eventsLost();
+      await waitForEqual(url, "rs", root);
+      expect(await pgQuery(url, "SELECT host FROM runsc_containers WHERE container_id = 'ghost'")).toEqual([
+        { host: "other" },
+      ]);
+    } finally {
+      await watcher.stop();
+    }
+  });
+
   it("libpq's PGPASSWORD works, and a password in the URL never appears in an error", async () => {
     freshDb();
     const root = makeRoot({ fixtures: true });
