@@ -3,8 +3,9 @@
  * `export --drop-host`, `watch --export --metrics` scraped over HTTP, and
  * READY=1 to $NOTIFY_SOCKET as systemd's Type=notify expects.
  */
-import { spawn, spawnSync } from "node:child_process";
+
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { ensureBuilt, killRunningClis, runCliAsync, startCli } from "../cli/cli.js";
@@ -110,51 +111,57 @@ describePostgres("fleet command line", (pg) => {
   });
 });
 
-const python = spawnSync("python3", ["-c", "import socket; socket.AF_UNIX"]).status === 0;
+/**
+ * A unix datagram socket bound at `file`, as systemd listens on NOTIFY_SOCKET
+ * (node's dgram has no unix sockets): libc through koffi directly, not
+ * through the code under test. receive() returns the datagrams so far.
+ */
+function listenDatagrams(file: string): { receive(): string[]; close(): void } {
+  const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
+  const lib = koffi.load("libc.so.6");
+  const socket = lib.func("int socket(int, int, int)");
+  const bind = lib.func("int bind(int, const uint8_t *, uint32_t)");
+  const recv = lib.func("long recv(int, _Out_ uint8_t *, size_t, int)");
+  const close = lib.func("int close(int)");
+  const fd = socket(1 /* AF_UNIX */, 2 /* SOCK_DGRAM */, 0) as number;
+  const name = Buffer.from(`${file}\0`);
+  const addr = Buffer.alloc(2 + name.length);
+  addr.writeUInt16LE(1, 0);
+  name.copy(addr, 2);
+  if ((bind(fd, addr, addr.length) as number) !== 0) throw new Error(`bind ${file}: errno ${koffi.errno()}`);
+  const got: string[] = [];
+  return {
+    receive() {
+      const buf = Buffer.alloc(4096);
+      for (;;) {
+        const n = Number(recv(fd, buf, buf.length, 0x40 /* MSG_DONTWAIT */));
+        if (n < 0) return got;
+        got.push(buf.subarray(0, n).toString());
+      }
+    },
+    close: () => close(fd),
+  };
+}
 
-it.skipIf(!python)(
-  "watch sends READY=1 to $NOTIFY_SOCKET once the first pass is done, STOPPING=1 on SIGTERM",
-  async () => {
-    const dir = makeTempDir("notify");
-    const socket = path.join(dir, "notify.sock");
-    const received = path.join(dir, "received");
-    // A real unix datagram server (node's dgram has none), as systemd listens: it appends what it gets.
-    const server = spawn(
-      "python3",
-      [
-        "-c",
-        `import socket,sys
-s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); open(sys.argv[2]+".up","w").close()
-while True:
-  d=s.recv(4096)
-  with open(sys.argv[2],"ab") as f: f.write(d+b"\\n--\\n")`,
-        socket,
-        received,
-      ],
-      { stdio: "ignore" },
-    );
-    try {
-      const deadline = Date.now() + 10_000;
-      while (!fs.existsSync(`${received}.up`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const root = makeRoot({ fixtures: true });
-      const watch = startCli(["--root", root, "watch"], { env: { NOTIFY_SOCKET: socket } });
-      await watch.waitFor("stderr", /^watching /m);
-      const readUntil = async (pattern: RegExp) => {
-        const until = Date.now() + 10_000;
-        for (;;) {
-          const text = fs.existsSync(received) ? fs.readFileSync(received, "utf8") : "";
-          if (pattern.test(text) || Date.now() > until) return text;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      };
-      expect(await readUntil(/READY=1/)).toMatch(
-        new RegExp(`^READY=1\nSTATUS=watching ${root}\nMAINPID=${watch.child.pid}\n--\n$`),
-      );
-      watch.child.kill("SIGTERM");
-      expect(await watch.exited).toEqual({ status: 0, signal: null });
-      expect(await readUntil(/STOPPING=1/)).toMatch(/--\nSTOPPING=1\n--\n$/);
-    } finally {
-      server.kill("SIGKILL");
+it("watch sends READY=1 to $NOTIFY_SOCKET once the first pass is done, STOPPING=1 on SIGTERM", async () => {
+  const socketPath = path.join(makeTempDir("notify"), "notify.sock");
+  const listener = listenDatagrams(socketPath);
+  const until = async (pattern: RegExp) => {
+    const deadline = Date.now() + 10_000;
+    while (!pattern.test(listener.receive().join("\n--\n")) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
     }
-  },
-);
+    return listener.receive();
+  };
+  try {
+    const root = makeRoot({ fixtures: true });
+    const watch = startCli(["--root", root, "watch"], { env: { NOTIFY_SOCKET: socketPath } });
+    await watch.waitFor("stderr", /^watching /m);
+    expect(await until(/READY=1/)).toEqual([`READY=1\nSTATUS=watching ${root}\nMAINPID=${watch.child.pid}`]);
+    watch.child.kill("SIGTERM");
+    expect(await watch.exited).toEqual({ status: 0, signal: null });
+    expect((await until(/STOPPING=1/)).slice(1)).toEqual(["STOPPING=1"]);
+  } finally {
+    listener.close();
+  }
+});
