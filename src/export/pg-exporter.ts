@@ -10,7 +10,7 @@
  */
 import os from "node:os";
 import type pg from "pg";
-import type { Candidate, RunscIndexError } from "../errors.js";
+import { type Candidate, RunscIndexError } from "../errors.js";
 import { EXPORT_COLUMNS, type ExportRow, exportRow, exportRows } from "../index/export-rows.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import type { WatchMetrics } from "../metrics/metrics.js";
@@ -24,7 +24,7 @@ export interface ExportOptions {
   readonly host?: string | undefined;
   /** Rows per statement and transaction (default 5000). */
   readonly batchSize?: number | undefined;
-  /** Live export: called with each failure (secrets masked); the exporter retries. */
+  /** Live export: called with a failure (secrets masked), once until it changes or the export recovers; the exporter retries. */
   readonly onError?: ((error: RunscIndexError) => void) | undefined;
   /** Live export: first and longest wait between reconnects (default 100 ms and 10 s). */
   readonly retryMs?: { readonly min: number; readonly max: number } | undefined;
@@ -159,6 +159,7 @@ export class PgExporter {
   #loop: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
   #lastReport: ExportReport | undefined;
+  #lastError: string | undefined;
 
   private constructor(source: () => SqliteIndex, root: string, options: ExportOptions) {
     this.#source = source;
@@ -234,6 +235,7 @@ export class PgExporter {
       try {
         await this.#step();
         delay = retry.min;
+        this.#lastError = undefined;
         if (this.#isIdle()) {
           this.#notifyIdle();
           await this.#sleep(HEARTBEAT_MS, true);
@@ -242,7 +244,7 @@ export class PgExporter {
         if (this.#stopped) break;
         this.#options.metrics?.exportFailed();
         this.#options.metrics?.exportConnected(false);
-        this.#options.onError?.(pgError(`exporting host "${this.host}" to ${this.#target()}`, e, this.#options.to));
+        this.#report(e);
         await this.#disconnect();
         this.#resync ??= "connect";
         await this.#sleep(delay * (0.5 + Math.random() / 2), false);
@@ -302,6 +304,17 @@ export class PgExporter {
       lags.push(now - d.sinceMs);
     }
     this.#options.metrics?.exportWrote(upserts.length, deletes.length, lags);
+  }
+
+  /** #report hands a failure to onError, unless it repeats the last one (a database down for hours is one line). */
+  #report(e: unknown): void {
+    const error =
+      e instanceof RunscIndexError
+        ? e
+        : pgError(`exporting host "${this.host}" to ${this.#target()}`, e, this.#options.to);
+    if (error.message === this.#lastError) return;
+    this.#lastError = error.message;
+    this.#options.onError?.(error);
   }
 
   /** #sleep waits for ms or a wake-up (drained, stop, a connection error) when wakeable. */
