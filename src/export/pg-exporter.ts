@@ -11,11 +11,11 @@
 import os from "node:os";
 import type pg from "pg";
 import { type Candidate, RunscIndexError } from "../errors.js";
-import { EXPORT_COLUMNS, type ExportRow, exportRow, exportRows } from "../index/export-rows.js";
+import { EXPORT_COLUMNS, type ExportRow, exportIdentities, exportRow } from "../index/export-rows.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import type { WatchMetrics } from "../metrics/metrics.js";
 import { connectPg, describeTarget, migratePg, pgError } from "./pg-connection.js";
-import { type HostKey, hostRowIdentities, identityOfRow, keyOf, writeBatch } from "./pg-rows.js";
+import { type HostKey, hostRowIdentities, identityOfIndexRow, keyOf, writeBatch } from "./pg-rows.js";
 
 export interface ExportOptions {
   /** postgres:// URL; without it libpq's environment (PGHOST, PGUSER, PGPASSWORD, ...) says where. */
@@ -56,34 +56,46 @@ interface Dirty {
   readonly seq: number;
 }
 
-/** syncHost brings the host's rows in `client` in line with the index. Throws what pg throws. */
+/**
+ * syncHost brings the host's rows in `client` in line with the index: it
+ * compares identities (IDs, stat, pending, indexed_at) and fetches and writes
+ * only the rows that differ, batch by batch. Throws what pg throws.
+ */
 async function syncHost(
   client: pg.Client,
   key: HostKey,
   index: SqliteIndex,
   batchSize: number,
 ): Promise<Omit<ExportReport, "target" | "durationMs">> {
-  const rows = exportRows(index.db); // one snapshot; later changes arrive as dirty keys
+  const local = exportIdentities(index.db); // one snapshot; later changes arrive as dirty keys
   const remote = await hostRowIdentities(client, key);
-  const upserts: ExportRow[] = [];
-  for (const row of rows) {
-    const k = keyOf({ containerId: row[0] as string, sandboxId: row[1] as string });
+  const changed: Candidate[] = [];
+  for (const row of local) {
+    const ids = { containerId: row[0] as string, sandboxId: row[1] as string };
+    const k = keyOf(ids);
     const there = remote.get(k);
     remote.delete(k);
-    if (there?.identity !== identityOfRow(row)) upserts.push(row);
+    if (there?.identity !== identityOfIndexRow(row)) changed.push(ids);
   }
-  const deletes = [...remote.values()].map((r) => r.ids);
-  const batches = Math.max(1, Math.ceil(Math.max(upserts.length, deletes.length) / batchSize));
+  const gone = [...remote.values()].map((r) => r.ids);
+  const batches = Math.max(1, Math.ceil(Math.max(changed.length, gone.length) / batchSize));
   for (let b = 0; b < batches; b++) {
     const [from, to] = [b * batchSize, (b + 1) * batchSize];
-    await writeBatch(client, key, upserts.slice(from, to), deletes.slice(from, to), b === batches - 1);
+    const rows: ExportRow[] = [];
+    const deletes = gone.slice(from, to);
+    for (const ids of changed.slice(from, to)) {
+      const row = exportRow(index.db, ids); // newer than the snapshot is fine: the watcher notes it too
+      if (row === undefined) deletes.push(ids);
+      else rows.push(row);
+    }
+    await writeBatch(client, key, rows, deletes, b === batches - 1);
   }
   return {
     host: key.host,
-    rows: rows.length,
-    upserted: upserts.length,
-    deleted: deletes.length,
-    unchanged: rows.length - upserts.length,
+    rows: local.length,
+    upserted: changed.length,
+    deleted: gone.length,
+    unchanged: local.length - changed.length,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 import type { Candidate } from "../errors.js";
-import { EXPORT_COLUMNS, type ExportRow } from "../index/export-rows.js";
+import { EXPORT_COLUMNS, type ExportRow, IDENTITY_COLUMNS } from "../index/export-rows.js";
 
 /** PostgreSQL array type of each EXPORT_COLUMNS entry. */
 const PG_TYPES: Record<(typeof EXPORT_COLUMNS)[number], string> = {
@@ -85,17 +85,16 @@ export async function writeBatch(
   ]);
 }
 
-/** A row's file identity as the diff compares it: stat, pending flag and when it was read. */
-export const IDENTITY_COLUMNS = ["file_size", "file_mtime_ms", "file_ctime_ms", "file_ino", "pending", "indexed_at"];
-const IDENTITY_INDEXES = IDENTITY_COLUMNS.map((c) => EXPORT_COLUMNS.indexOf(c as (typeof EXPORT_COLUMNS)[number]));
+/** IDENTITY_COLUMNS without the IDs: what the diff compares. */
+const COMPARED = IDENTITY_COLUMNS.slice(2);
 
-/** identityOfRow: the identity of an index row, comparable with identityOfValues of the exported one. */
-export function identityOfRow(row: ExportRow): string {
-  return identityOfValues(IDENTITY_INDEXES.map((i) => row[i] ?? null));
+/** identityOfIndexRow: the identity of an exportIdentities row, comparable with the exported one's. */
+export function identityOfIndexRow(row: ExportRow): string {
+  return identityOfValues(row.slice(2));
 }
 
 /** identityOfValues: int8 arrives as text and booleans as booleans; both sides become numbers. */
-export function identityOfValues(values: readonly unknown[]): string {
+function identityOfValues(values: readonly unknown[]): string {
   return values.map((v) => (v === null || v === undefined ? "" : String(Number(v)))).join("|");
 }
 
@@ -105,7 +104,7 @@ export async function hostRowIdentities(
   key: HostKey,
 ): Promise<Map<string, { identity: string; ids: Candidate }>> {
   const result = await client.query<unknown[]>({
-    text: `SELECT container_id, sandbox_id, root = $2, ${IDENTITY_COLUMNS.join(", ")} FROM runsc_containers WHERE host = $1`,
+    text: `SELECT container_id, sandbox_id, root = $2, ${COMPARED.join(", ")} FROM runsc_containers WHERE host = $1`,
     values: [key.host, key.root],
     rowMode: "array",
   });

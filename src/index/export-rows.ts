@@ -1,7 +1,8 @@
 /**
  * Whole `containers` rows, file metadata included, for copying the index
- * elsewhere (the PostgreSQL export). Positional arrays in EXPORT_COLUMNS
- * order: cheap to read 100,000 of and to transpose into column arrays.
+ * elsewhere (the PostgreSQL export), and the rows' identities to diff with
+ * the copy. Positional arrays: cheap to read 100,000 of and to transpose
+ * into column arrays.
  */
 import type { Candidate } from "../errors.js";
 import type { SqliteDatabase } from "./database.js";
@@ -36,11 +37,24 @@ export type ExportRow = readonly ExportValue[];
 
 const statements = new WeakMap<SqliteDatabase, ReturnType<typeof prepare>>();
 
+/** What identifies a row's content: its IDs, then the file's stat, pending, and when it was read. */
+export const IDENTITY_COLUMNS = [
+  "container_id",
+  "sandbox_id",
+  "file_size",
+  "file_mtime_ms",
+  "file_ctime_ms",
+  "file_ino",
+  "pending",
+  "indexed_at",
+] as const;
+
 function prepare(db: SqliteDatabase) {
   const select = `SELECT ${EXPORT_COLUMNS.join(", ")} FROM containers`;
   return {
-    all: db.prepare(select).raw(),
     one: db.prepare(`${select} WHERE container_id = ? AND sandbox_id = ?`).raw(),
+    // Served by the covering index containers_files: no row (annotations, state) is read.
+    identities: db.prepare(`SELECT ${IDENTITY_COLUMNS.join(", ")} FROM containers`).raw(),
   };
 }
 
@@ -53,9 +67,14 @@ function statementsOf(db: SqliteDatabase) {
   return s;
 }
 
-/** exportRows returns every row of the index, in one read transaction (a consistent snapshot). */
-export function exportRows(db: SqliteDatabase): ExportRow[] {
-  return statementsOf(db).all.all() as ExportRow[];
+/**
+ * exportIdentities returns every row's IDENTITY_COLUMNS in one read (a
+ * consistent snapshot), without the row contents: a diff fetches only the
+ * rows that differ, so an index holding whole state JSON (--with-state) is
+ * never loaded at once.
+ */
+export function exportIdentities(db: SqliteDatabase): ExportRow[] {
+  return statementsOf(db).identities.all() as ExportRow[];
 }
 
 /** exportRow returns one container's row, or undefined when the index has none. */
