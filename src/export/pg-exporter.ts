@@ -24,6 +24,8 @@ export interface ExportOptions {
   readonly host?: string | undefined;
   /** Rows per statement and transaction (default 5000). */
   readonly batchSize?: number | undefined;
+  /** One-shot export: connections writing batches at once (default 2). */
+  readonly connections?: number | undefined;
   /** Live export: called with a failure (secrets masked), once until it changes or the export recovers; the exporter retries. */
   readonly onError?: ((error: RunscIndexError) => void) | undefined;
   /** Live export: first and longest wait between reconnects (default 100 ms and 10 s). */
@@ -44,6 +46,7 @@ export interface ExportReport {
 }
 
 const DEFAULT_BATCH = 5_000;
+const DEFAULT_CONNECTIONS = 2;
 const DEFAULT_RETRY = { min: 100, max: 10_000 };
 /** An idle live exporter still proves it is alive this often (runsc_hosts.heartbeat_at). */
 const HEARTBEAT_MS = 15_000;
@@ -57,18 +60,19 @@ interface Dirty {
 }
 
 /**
- * syncHost brings the host's rows in `client` in line with the index: it
- * compares identities (IDs, stat, pending, indexed_at) and fetches and writes
- * only the rows that differ, batch by batch. Throws what pg throws.
+ * syncHost brings the host's rows in line with the index: it compares
+ * identities (IDs, stat, pending, indexed_at) and fetches and writes only the
+ * rows that differ, batch by batch, each client writing the next batch due
+ * (PostgreSQL works one core per connection). Throws what pg throws.
  */
 async function syncHost(
-  client: pg.Client,
+  clients: readonly [pg.Client, ...pg.Client[]],
   key: HostKey,
   index: SqliteIndex,
   batchSize: number,
 ): Promise<Omit<ExportReport, "target" | "durationMs">> {
   const local = exportIdentities(index.db); // one snapshot; later changes arrive as dirty keys
-  const remote = await hostRowIdentities(client, key);
+  const remote = await hostRowIdentities(clients[0], key);
   const changed: Candidate[] = [];
   for (const row of local) {
     const ids = { containerId: row[0] as string, sandboxId: row[1] as string };
@@ -78,18 +82,23 @@ async function syncHost(
     if (there?.identity !== identityOfIndexRow(row)) changed.push(ids);
   }
   const gone = [...remote.values()].map((r) => r.ids);
-  const batches = Math.max(1, Math.ceil(Math.max(changed.length, gone.length) / batchSize));
-  for (let b = 0; b < batches; b++) {
-    const [from, to] = [b * batchSize, (b + 1) * batchSize];
-    const rows: ExportRow[] = [];
-    const deletes = gone.slice(from, to);
-    for (const ids of changed.slice(from, to)) {
-      const row = exportRow(index.db, ids); // newer than the snapshot is fine: the watcher notes it too
-      if (row === undefined) deletes.push(ids);
-      else rows.push(row);
+  const batches = Math.ceil(Math.max(changed.length, gone.length) / batchSize);
+  let next = 0;
+  const writeBatches = async (client: pg.Client) => {
+    for (let b = next++; b < batches; b = next++) {
+      const [from, to] = [b * batchSize, (b + 1) * batchSize];
+      const rows: ExportRow[] = [];
+      const deletes = gone.slice(from, to);
+      for (const ids of changed.slice(from, to)) {
+        const row = exportRow(index.db, ids); // newer than the snapshot is fine: the watcher notes it too
+        if (row === undefined) deletes.push(ids);
+        else rows.push(row);
+      }
+      await writeBatch(client, key, rows, deletes);
     }
-    await writeBatch(client, key, rows, deletes, b === batches - 1);
-  }
+  };
+  await Promise.all(clients.map(writeBatches));
+  await writeBatch(clients[0], key, [], [], true);
   return {
     host: key.host,
     rows: local.length,
@@ -122,14 +131,18 @@ export async function exportOnce(index: SqliteIndex, root: string, options: Expo
   const started = performance.now();
   const key = hostKey(root, options);
   const client = await connectPg(options.to, () => {});
+  const helpers: pg.Client[] = [];
   try {
     await migratePg(client);
-    const report = await syncHost(client, key, index, options.batchSize ?? DEFAULT_BATCH);
+    for (let i = 1; i < (options.connections ?? DEFAULT_CONNECTIONS); i++) {
+      helpers.push(await connectPg(options.to, () => {}));
+    }
+    const report = await syncHost([client, ...helpers], key, index, options.batchSize ?? DEFAULT_BATCH);
     return { ...report, target: describeTarget(options.to), durationMs: performance.now() - started };
   } catch (e) {
     throw pgError(`exporting host "${key.host}" to ${describeTarget(options.to)}`, e, options.to);
   } finally {
-    await client.end().catch(() => {});
+    for (const c of [client, ...helpers]) await c.end().catch(() => {});
   }
 }
 
@@ -279,7 +292,7 @@ export class PgExporter {
       this.#resync = undefined;
       const started = performance.now();
       try {
-        const r = await syncHost(client, this.#key, this.#source(), this.#batch);
+        const r = await syncHost([client], this.#key, this.#source(), this.#batch);
         this.#lastReport = { ...r, target: this.#target(), durationMs: performance.now() - started };
       } catch (e) {
         this.#resync ??= reason;
