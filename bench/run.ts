@@ -28,6 +28,7 @@ import { type BenchArgs, parseArgs, USAGE, UsageError } from "./args.js";
 import { cleanupNow, installSignalCleanup, trackDir } from "./cleanup.js";
 import { collectGarbage, type FigureRow, type SizeContext } from "./figure.js";
 import { measureChurn } from "./figures/churn.js";
+import { measureExport } from "./figures/export.js";
 import { measureFind, measureFindAfterSave, measureList } from "./figures/processes.js";
 import { measureFullReconcile, measureIncrementalReconcile } from "./figures/reconcile.js";
 import { measureResolve } from "./figures/resolve.js";
@@ -109,6 +110,7 @@ async function measureSize(base: string, n: number, args: BenchArgs, largest: bo
       add(await measureFindAfterSave(ctx, store));
       add(await measureChurn(ctx, store, CHURN_MS, resolve.oursMedianUs));
       add(await measureSave(ctx, store));
+      add(...(await measureExport(ctx, store)));
       // The bare writes changed files behind the index: bring it back in line for the profiles.
       await store.reconcile();
     } finally {

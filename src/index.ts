@@ -8,10 +8,17 @@ export {
   LockTimeoutError,
   RunscIndexError,
 } from "./errors.js";
+export { dropHost, type ExportOptions, type ExportReport, type PgExporter } from "./export/pg-exporter.js";
 export type { ContainerId, SandboxId } from "./ids/id.js";
 export { parseContainerId, parseSandboxId } from "./ids/id.js";
 export type { QueryParams, QueryResult } from "./index/readonly-query.js";
 export type { Liveness } from "./liveness/liveness.js";
+export type { MetricsServer, WatchMetrics } from "./metrics/metrics.js";
+
+/** loadMetrics loads WatchMetrics and serveMetrics (prom-client costs ~100 ms to load, so only on demand). */
+export function loadMetrics(): Promise<typeof import("./metrics/metrics.js")> {
+  return import("./metrics/metrics.js");
+}
 export type { ReconcileOptions, ReconcileReport } from "./reconcile/reconcile.js";
 export { StateDocument } from "./state/document.js";
 export type { ContainerFields } from "./state/fields.js";

@@ -219,18 +219,46 @@ Examples:
     .description("keep the index live (inotify) until SIGINT/SIGTERM; other processes then skip their rescans")
     .option("--json", 'one JSON object per change: {"event":"changed"|"removed","containerId","sandboxId"}')
     .option("--interval <ms>", "how often to drain inotify (default 20)", milliseconds)
+    .option("--export <url>", 'also keep this host\'s rows in PostgreSQL current (postgres://...; "" for PG* env)')
+    .option("--host <name>", "host name of the exported rows (default: this machine's host name)")
+    .option("--metrics <host:port>", "serve Prometheus metrics at http://<host:port>/metrics")
     .addHelpText(
       "after",
       `
+Under systemd (Type=notify) it reports READY=1 once the first pass is done.
+
 Examples:
   $ runsc-index watch
   watching /run/containerd/runsc/k8s.io (stop with Ctrl-C)
   changed 9579ebb6... (sandbox 9f447d26...)
-  $ runsc-index watch --json | jq -c 'select(.event == "removed")'`,
+  $ runsc-index watch --json | jq -c 'select(.event == "removed")'
+  $ runsc-index watch --export postgres://runsc@db.example/fleet --metrics 127.0.0.1:9464 > /dev/null`,
     )
     .action(async (_opts, cmd: Command) => {
       const { watch } = await import("./commands/watch.js");
       await watch(begin<Parameters<typeof watch>[0]>(cmd, cmd.opts().json === true), io);
+    });
+
+  program
+    .command("export")
+    .description("copy this host's containers into PostgreSQL once (idempotent), or drop a host's rows there")
+    .option("--to <url>", "postgres:// URL (default: libpq's PGHOST, PGDATABASE, PGUSER, PGPASSWORD, ...)")
+    .option("--host <name>", "host name of the exported rows (default: this machine's host name)")
+    .option("--drop-host <name>", "delete every row of this host instead of exporting")
+    .option("--json", "print the report as one JSON object")
+    .addHelpText(
+      "after",
+      `
+Passwords in the URL are never printed. For a live copy: runsc-index watch --export <url>.
+
+Examples:
+  $ runsc-index export --to postgres://runsc@db.example/fleet
+  exported host "node-7" to postgres://runsc@db.example/fleet: 10000 containers, 10000 written, 0 deleted, 0 unchanged in 1.20 s
+  $ runsc-index export --to postgres://runsc@db.example/fleet --drop-host node-3`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const { exportCommand } = await import("./commands/export.js");
+      await exportCommand(begin<Parameters<typeof exportCommand>[0]>(cmd, cmd.opts().json === true), io);
     });
 
   program

@@ -1,6 +1,6 @@
 /**
  * The only module that talks to libc through koffi: flock(2), inotify(7),
- * read(2) on a non-blocking fd, and unix sockets. Node's standard library has
+ * read(2) on a non-blocking fd, unix sockets, and a datagram for sd_notify(3). Node's standard library has
  * none of flock or inotify, and fs.watch drops events silently on overflow.
  *
  * Every function returns the raw result; errno is read right after the call,
@@ -23,6 +23,7 @@ interface Libc {
   readonly write: Fn;
   readonly poll: Fn;
   readonly kill: Fn;
+  readonly sendto: Fn;
 }
 
 let bound: Libc | undefined;
@@ -47,6 +48,9 @@ function libc(): Libc {
     write: lib.func("long write(int fd, const uint8_t *buf, size_t count)"),
     poll: lib.func("int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)"),
     kill: lib.func("int kill(int pid, int sig)"),
+    sendto: lib.func(
+      "long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)",
+    ),
   };
   return bound;
 }
@@ -118,6 +122,7 @@ export function errnoName(errno: number): string {
     22: "EINVAL",
     24: "EMFILE",
     28: "ENOSPC",
+    36: "ENAMETOOLONG",
     37: "ENOLCK",
     3: "ESRCH",
     111: "ECONNREFUSED",
@@ -168,4 +173,31 @@ export function pollOne(fd: number, events: number, timeoutMs: number): SyscallR
  */
 export function signalZero(pid: number): boolean {
   return (libc().kill(pid, 0) as number) === 0;
+}
+
+// --- sd_notify(3): one datagram to $NOTIFY_SOCKET (node's dgram has no unix sockets) ---
+
+const SOCK_DGRAM = 2;
+/** sizeof(sun_path) on Linux. */
+const SUN_PATH_MAX = 108;
+
+/**
+ * sendUnixDatagram sends `message` to the unix datagram socket at `address`
+ * ("@name" is Linux's abstract namespace, as systemd writes it). Returns
+ * errno, 0 on success (ENAMETOOLONG for a path that does not fit).
+ */
+export function sendUnixDatagram(address: string, message: string): number {
+  const name = Buffer.from(address.startsWith("@") ? `\0${address.slice(1)}` : `${address}\0`);
+  if (name.length > SUN_PATH_MAX) return 36; // ENAMETOOLONG
+  const sockaddr = Buffer.alloc(2 + name.length);
+  sockaddr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(sockaddr, 2);
+  const fd = call(() => libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number);
+  if (fd.result < 0) return fd.errno;
+  try {
+    const body = Buffer.from(message);
+    return call(() => Number(libc().sendto(fd.result, body, body.length, 0, sockaddr, sockaddr.length))).errno;
+  } finally {
+    closeFd(fd.result);
+  }
 }

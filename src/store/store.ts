@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type Candidate, CorruptStateError, notFound, RunscIndexError } from "../errors.js";
+import type { ExportOptions, ExportReport } from "../export/pg-exporter.js";
 import { lockFileName, parseStateFileName, stateFileName } from "../ids/file-names.js";
 import {
   type ContainerId,
@@ -358,6 +359,18 @@ export class Store {
     this.#open();
     const { Watcher } = await import("../watch/watcher.js");
     return Watcher.start(this, options);
+  }
+
+  /**
+   * export brings the index in line (an incremental reconcile), then copies
+   * it once into PostgreSQL as `options.host`: only rows that differ are
+   * written and rows gone from the index are deleted, so it is idempotent.
+   * For a live copy, watch({ export }). Throws ERR_INVALID_ARGUMENT, ERR_IO.
+   */
+  async export(options: ExportOptions = {}): Promise<ExportReport> {
+    await this.reconcile();
+    const { exportOnce } = await import("../export/pg-exporter.js");
+    return exportOnce(this.#index, this.root, options);
   }
 
   /** prune removes orphan lock files and stale temporary files, each under its lock; never a state file. */

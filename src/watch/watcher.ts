@@ -6,6 +6,8 @@
  */
 import fs from "node:fs";
 import { type Candidate, RunscIndexError } from "../errors.js";
+import type { ExportOptions, PgExporter } from "../export/pg-exporter.js";
+import type { WatchMetrics } from "../metrics/metrics.js";
 import type { Store } from "../store/store.js";
 
 export interface WatchOptions {
@@ -15,6 +17,10 @@ export interface WatchOptions {
   readonly onChange?: (kind: "changed" | "removed", ids: Candidate) => void;
   /** Called when a drain fails; the watcher goes on. Default: ignore. */
   readonly onError?: (error: unknown) => void;
+  /** Counts drains, events and passes here (and the export's, with `export`). */
+  readonly metrics?: WatchMetrics | undefined;
+  /** Also keep this host's rows in PostgreSQL current (see export/pg-exporter.ts). */
+  readonly export?: ExportOptions | undefined;
 }
 
 export const DEFAULT_WATCH_INTERVAL_MS = 20;
@@ -25,6 +31,8 @@ export class Watcher {
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
   #stopped = false;
+  #generation = Number.NaN;
+  #exporter: PgExporter | undefined;
 
   private constructor(store: Store, options: WatchOptions) {
     this.#store = store;
@@ -34,9 +42,14 @@ export class Watcher {
   /** start brings the index in line (one incremental pass), then drains every intervalMs until stop(). */
   static async start(store: Store, options: WatchOptions = {}): Promise<Watcher> {
     const w = new Watcher(store, options);
-    store.names.onChange = options.onChange;
+    store.names.onChange = (kind, ids) => {
+      options.metrics?.changed(kind);
+      w.#exporter?.noteChange(ids);
+      options.onChange?.(kind, ids);
+    };
     fs.mkdirSync(store.root, { recursive: true, mode: 0o711 }); // as runsc creates it: there must be a directory to watch
-    await store.reconcile();
+    const report = await store.reconcile();
+    options.metrics?.reconciled(report.durationMs);
     if (Number.isNaN(store.names.generation)) {
       throw new RunscIndexError(
         "ERR_INVALID_ARGUMENT",
@@ -44,9 +57,19 @@ export class Watcher {
       );
     }
     store.index.meta.set("watcher_pid", process.pid);
+    w.#generation = store.names.generation;
+    if (options.export) {
+      const { PgExporter } = await import("../export/pg-exporter.js");
+      w.#exporter = PgExporter.start(() => store.index, store.root, { ...options.export, metrics: options.metrics });
+    }
     await w.#tick();
     w.#timer = setInterval(() => void w.#tick(), options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS);
     return w;
+  }
+
+  /** The live export, when started with `export`. */
+  get exporter(): PgExporter | undefined {
+    return this.#exporter;
   }
 
   get running(): boolean {
@@ -60,6 +83,7 @@ export class Watcher {
     clearInterval(this.#timer);
     while (this.#busy) await new Promise((r) => setTimeout(r, 1));
     this.#store.names.onChange = undefined;
+    await this.#exporter?.stop();
     try {
       if (this.#store.index.meta.get("watcher_pid") === String(process.pid))
         this.#store.index.meta.delete("watcher_pid");
@@ -76,10 +100,23 @@ export class Watcher {
     try {
       await this.#store.refresh();
       this.#store.index.meta.set("watcher_drained_at_ms", drainStartMs);
+      this.#noteDrained(drainStartMs);
     } catch (e) {
       this.#options.onError?.(e);
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** #noteDrained tells metrics and the export; a new generation means events were lost and names rescanned. */
+  #noteDrained(drainStartMs: number): void {
+    this.#options.metrics?.drained(drainStartMs, Date.now() - drainStartMs);
+    const generation = this.#store.names.generation;
+    if (!Object.is(generation, this.#generation)) {
+      this.#generation = generation;
+      this.#options.metrics?.eventsLost();
+      this.#exporter?.eventsLost();
+    }
+    this.#exporter?.drained();
   }
 }

@@ -177,7 +177,7 @@ describe("--root and --help", () => {
   });
 
   it("--help: every command's help shows an example and exits 0", () => {
-    for (const cmd of ["reconcile", "find", "list", "state", "show", "query", "watch", "prune", "doctor"]) {
+    for (const cmd of ["reconcile", "find", "list", "state", "show", "query", "watch", "export", "prune", "doctor"]) {
       const r = runCli([cmd, "--help"]);
       expect(r.status, cmd).toBe(0);
       expect(r.stdout, cmd).toMatch(/Examples?:\n {2}\$ runsc-index /);
