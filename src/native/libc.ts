@@ -19,6 +19,7 @@ interface Libc {
   readonly read: Fn;
   readonly close: Fn;
   readonly sysconf: Fn;
+  readonly exit: Fn;
 }
 
 let bound: Libc | undefined;
@@ -39,6 +40,7 @@ function libc(): Libc {
     read: lib.func("long read(int fd, _Out_ uint8_t *buf, size_t count)"),
     close: lib.func("int close(int fd)"),
     sysconf: lib.func("long sysconf(int name)"),
+    exit: lib.func("void _exit(int status)"),
   };
   return bound;
 }
@@ -106,6 +108,15 @@ export function closeFd(fd: number): SyscallResult {
 export function clockTicksPerSecond(): number {
   const ticks = Number(libc().sysconf(SC_CLK_TCK));
   return ticks > 0 ? ticks : 100;
+}
+
+/**
+ * exitNow ends the process with status at once (_exit(2)): Node's own exit
+ * waits for every worker thread, and one stuck in a native call never ends.
+ */
+export function exitNow(status: number): never {
+  libc().exit(status);
+  throw new Error("_exit returned");
 }
 
 /** errnoName gives a readable name for the errnos we report. */

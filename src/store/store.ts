@@ -19,10 +19,10 @@ import {
   parseSandboxId,
   type SandboxId,
 } from "../ids/id.js";
-import { openReadonlyDatabase, type SqliteDatabase } from "../index/database.js";
 import type { NameIndex } from "../index/name-index.js";
 import { isCorruption, recreateIndex } from "../index/open-index.js";
-import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
+import { type QueryRows, QueryRunner } from "../index/query-runner.js";
+import type { QueryParams, QueryResult, QueryRow } from "../index/readonly-query.js";
 import { rowValues } from "../index/rows.js";
 import { ScanIndex } from "../index/scan-index.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
@@ -37,7 +37,14 @@ import { type Container, type ContainerSummary, containerOf, summarize } from ".
 import { ContentFreshness } from "./content-freshness.js";
 import type { DoctorReport } from "./doctor.js";
 import { NameTracker } from "./freshness.js";
-import type { ListOptions, LoadOptions, ResolveOptions, StoreSettings, UpdateFn } from "./options.js";
+import type {
+  ListOptions,
+  LoadOptions,
+  ResolveOptions,
+  StoreQueryOptions,
+  StoreSettings,
+  UpdateFn,
+} from "./options.js";
 import type { PruneOptions, PruneReport } from "./prune.js";
 import { resolveIn } from "./resolve.js";
 import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "./state-files.js";
@@ -52,7 +59,7 @@ export class Store {
   #index!: SqliteIndex;
   #names!: NameTracker;
   #contents!: ContentFreshness;
-  #queryDb: SqliteDatabase | undefined;
+  #queries: QueryRunner | undefined;
   #settleTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -94,8 +101,9 @@ export class Store {
 
   #recreateIndex(): void {
     this.#names.close();
-    this.#queryDb?.close();
-    this.#queryDb = undefined;
+    // Its connection is to the deleted file.
+    this.#queries?.close();
+    this.#queries = undefined;
     this.#index.db.close();
     this.#attach(recreateIndex(this.indexPath));
   }
@@ -273,14 +281,37 @@ export class Store {
   }
 
   /**
-   * query runs read-only SQL on the index (fresh by default). Throws
-   * ERR_READONLY_QUERY for anything that would write, attach or change pragmas.
+   * query runs read-only SQL on the index (fresh by default) and returns
+   * every row; see queryRows for the limits. Throws ERR_READONLY_QUERY for
+   * anything that would write, attach or change pragmas, ERR_INVALID_ARGUMENT
+   * for SQL that does not compile (a QuerySyntaxError with its offset),
+   * ERR_QUERY_TIMEOUT, ERR_ABORTED.
    */
-  async query(sql: string, params?: QueryParams, options: { fresh?: boolean } = {}): Promise<QueryResult> {
+  async query(sql: string, params?: QueryParams, options: StoreQueryOptions = {}): Promise<QueryResult> {
+    const result = await this.queryRows(sql, params, options);
+    const rows: QueryRow[] = [];
+    for await (const row of result) rows.push(row);
+    return { columns: result.columns, rows };
+  }
+
+  /**
+   * queryRows runs read-only SQL and resolves once it is prepared, with the
+   * columns and the rows as an async iterable that arrive in batches as the
+   * caller consumes them (memory stays bounded whatever the result's size).
+   * The query runs in a child process (`isolation: "thread"`: a worker
+   * thread), never on the caller's thread; `timeoutMs` (default 30 000)
+   * bounds the time spent waiting for SQLite, `signal` cancels, `maxRows`
+   * stops early. Throws as query.
+   */
+  async queryRows(sql: string, params: QueryParams = [], options: StoreQueryOptions = {}): Promise<QueryRows> {
     return this.#repairingAsync(async () => {
       await this.#freshContents(options.fresh ?? true);
-      this.#queryDb ??= openReadonlyDatabase(this.indexPath);
-      return runReadonlyQuery(this.#queryDb, sql, params);
+      const isolation = options.isolation ?? "process";
+      if (this.#queries?.isolation !== isolation) {
+        this.#queries?.close();
+        this.#queries = new QueryRunner(this.indexPath, isolation);
+      }
+      return this.#queries.start(sql, params, options);
     });
   }
 
@@ -319,7 +350,7 @@ export class Store {
     this.#closed = true;
     clearTimeout(this.#settleTimer);
     this.#names.close();
-    this.#queryDb?.close();
+    this.#queries?.close();
     this.#index.db.close();
   }
 
