@@ -36,6 +36,8 @@ const BATCH_BYTES = 4 << 20;
 const CREDITS = 2;
 
 interface Host {
+  /** Resolves once the worker has loaded (its start-up is not part of any query's time limit). */
+  readonly ready: Promise<void>;
   send(m: HostMessage): void;
   onMessage(fn: (m: WorkerMessage) => void): void;
   onExit(fn: (why: string) => void): void;
@@ -95,6 +97,7 @@ export class QueryRunner {
     if (options.signal?.aborted) throw aborted(sql);
     const host = this.#warm ?? spawnHost(this.isolation);
     this.#warm = undefined;
+    await started(host, sql, options.signal);
     const feed = new Feed(host, sql, options, (reusable) => {
       if (reusable && this.#warm === undefined && !this.#closed) {
         host.idle(true);
@@ -120,6 +123,33 @@ export class QueryRunner {
     this.#closed = true;
     this.#warm?.kill();
     this.#warm = undefined;
+  }
+}
+
+/** started waits for a new host to load; an abort meanwhile kills it. Throws ERR_ABORTED, ERR_IO. */
+async function started(host: Host, sql: string, signal: AbortSignal | undefined): Promise<void> {
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      host.ready,
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(aborted(sql));
+        signal?.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } catch (e) {
+    host.kill();
+    throw e instanceof RunscIndexError
+      ? e
+      : new RunscIndexError(
+          "ERR_IO",
+          `query ${excerpt(sql)}: the query worker did not start: ${(e as Error).message}`,
+          {
+            cause: e,
+          },
+        );
+  } finally {
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -268,6 +298,20 @@ function spawnHost(isolation: QueryIsolation): Host {
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
 const WORKER_FILE = new URL(FROM_SOURCE ? "./query-worker.ts" : "./query-worker.js", import.meta.url);
 
+/** readyOf resolves on the worker's first message ("ready"), rejects if it fails or exits first. */
+function readyOf(worker: Worker | ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: unknown) => reject(why instanceof Error ? why : new Error(`exited (${String(why)})`));
+    worker.once("message", () => {
+      worker.off("error", fail);
+      worker.off("exit", fail);
+      resolve();
+    });
+    worker.once("error", fail);
+    worker.once("exit", fail);
+  });
+}
+
 function threadHost(): Host {
   let worker: Worker;
   if (!FROM_SOURCE) worker = new Worker(WORKER_FILE);
@@ -277,6 +321,7 @@ function threadHost(): Host {
     worker = new Worker(boot, { eval: true });
   }
   return {
+    ready: readyOf(worker),
     send: (m) => worker.postMessage(m),
     onMessage: (fn) => {
       worker.removeAllListeners("message");
@@ -306,6 +351,7 @@ function processHost(): Host {
   });
   const channel = () => child.channel as { ref(): void; unref(): void } | null | undefined;
   return {
+    ready: readyOf(child),
     send: (m) => child.send(m),
     onMessage: (fn) => {
       child.removeAllListeners("message");

@@ -29,6 +29,7 @@ export interface RunRequest {
 export type HostMessage = RunRequest | { readonly type: "more" } | { readonly type: "stop" };
 
 export type WorkerMessage =
+  | { readonly type: "ready" }
   | { readonly type: "columns"; readonly columns: readonly string[] }
   | { readonly type: "rows"; readonly rows: QueryRow[] }
   | { readonly type: "done"; readonly truncated: boolean }
@@ -146,6 +147,7 @@ function sizeOf(row: QueryRow): number {
   return n;
 }
 
+post({ type: "ready" });
 if (parentPort !== null) parentPort.on("message", onMessage);
 else {
   process.on("message", (m) => onMessage(m as HostMessage));
