@@ -1,6 +1,6 @@
 import { RunscIndexError } from "../../errors.js";
 import type { QueryRows } from "../../index/query-runner.js";
-import type { QueryParams, QueryRow } from "../../index/readonly-query.js";
+import type { QueryParams } from "../../index/readonly-query.js";
 import { type Io, type QueryFormat, queryWriter } from "../output.js";
 import { reportError } from "../report.js";
 import { type GlobalOptions, withStore } from "./open.js";
@@ -57,21 +57,16 @@ export async function query(options: QueryOptions, io: Io): Promise<void> {
 async function printRows(rows: QueryRows, format: QueryFormat, io: Io): Promise<void> {
   const writer = queryWriter(format, rows.columns);
   let chunk = "";
-  let pending: QueryRow[] = [];
   for await (const row of rows) {
-    pending.push(row);
-    if (pending.length < 64) continue;
-    chunk += writer.rows(pending);
-    pending = [];
+    chunk += writer.rows([row]);
     if (chunk.length >= CHUNK_CHARS) {
       io.out(chunk);
       chunk = "";
       await io.drained?.();
     }
   }
-  io.out(chunk + writer.rows(pending) + writer.end());
+  io.out(chunk + writer.end());
 }
-
 /** queryParams builds the bound values: positional or named, never both (SQLite would bind them by position). */
 export function queryParams(positional: readonly string[], named: readonly string[]): QueryParams {
   if (positional.length > 0 && named.length > 0) {
