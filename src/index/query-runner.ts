@@ -118,6 +118,11 @@ export class QueryRunner {
     return new QueryRows(await feed.columns(), feed);
   }
 
+  /** warm starts a host now, so that its start-up overlaps the caller's own work before start. */
+  warm(): void {
+    if (!this.#closed) this.#warm ??= spawnHost(this.isolation);
+  }
+
   /** close ends the warm host; running queries end with their consumers. */
   close(): void {
     this.#closed = true;

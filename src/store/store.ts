@@ -304,13 +304,17 @@ export class Store {
    * stops early. Throws as query.
    */
   async queryRows(sql: string, params: QueryParams = [], options: StoreQueryOptions = {}): Promise<QueryRows> {
+    this.#open();
+    const isolation = options.isolation ?? "process";
+    if (this.#queries?.isolation !== isolation) {
+      this.#queries?.close();
+      this.#queries = new QueryRunner(this.indexPath, isolation);
+    }
+    // The worker loads while the contents are brought in line.
+    this.#queries.warm();
     return this.#repairingAsync(async () => {
       await this.#freshContents(options.fresh ?? true);
-      const isolation = options.isolation ?? "process";
-      if (this.#queries?.isolation !== isolation) {
-        this.#queries?.close();
-        this.#queries = new QueryRunner(this.indexPath, isolation);
-      }
+      this.#queries ??= new QueryRunner(this.indexPath, isolation); // recreated index: a new runner
       return this.#queries.start(sql, params, options);
     });
   }
