@@ -43,8 +43,12 @@ interface Host {
   onExit(fn: (why: string) => void): void;
   /** kill ends it now (SIGKILL, or Worker.terminate). */
   kill(): void;
-  /** idle lets the process exit while nothing runs. */
-  idle(idle: boolean): void;
+  /**
+   * awaited(true) keeps the process alive while a caller waits for the
+   * worker; awaited(false) (the default) lets it exit meanwhile, so that a
+   * warm worker or a result nobody reads never holds the process open.
+   */
+  awaited(waiting: boolean): void;
 }
 
 /**
@@ -79,6 +83,7 @@ export class QueryRunner {
   readonly #indexPath: string;
   readonly isolation: QueryIsolation;
   #warm: Host | undefined;
+  readonly #running = new Set<Feed>();
   #closed = false;
 
   constructor(indexPath: string, isolation: QueryIsolation) {
@@ -99,12 +104,11 @@ export class QueryRunner {
     this.#warm = undefined;
     await started(host, sql, options.signal);
     const feed = new Feed(host, sql, options, (reusable) => {
-      if (reusable && this.#warm === undefined && !this.#closed) {
-        host.idle(true);
-        this.#warm = host;
-      } else host.kill();
+      this.#running.delete(feed);
+      if (reusable && this.#warm === undefined && !this.#closed) this.#warm = host;
+      else host.kill();
     });
-    host.idle(false);
+    this.#running.add(feed);
     host.send({
       type: "run",
       indexPath: this.#indexPath,
@@ -123,17 +127,20 @@ export class QueryRunner {
     if (!this.#closed) this.#warm ??= spawnHost(this.isolation);
   }
 
-  /** close ends the warm host; running queries end with their consumers. */
+  /** close ends the warm host and every running query (ERR_CLOSED). */
   close(): void {
     this.#closed = true;
     this.#warm?.kill();
     this.#warm = undefined;
+    for (const feed of this.#running)
+      feed.fail(new RunscIndexError("ERR_CLOSED", "the store was closed during the query"));
   }
 }
 
 /** started waits for a new host to load; an abort meanwhile kills it. Throws ERR_ABORTED, ERR_IO. */
 async function started(host: Host, sql: string, signal: AbortSignal | undefined): Promise<void> {
   let onAbort: (() => void) | undefined;
+  host.awaited(true);
   try {
     await Promise.race([
       host.ready,
@@ -154,6 +161,7 @@ async function started(host: Host, sql: string, signal: AbortSignal | undefined)
           },
         );
   } finally {
+    host.awaited(false);
     if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
   }
 }
@@ -183,7 +191,7 @@ class Feed {
   #done = false;
   readonly #release: (reusable: boolean) => void;
   #released = false;
-  readonly #onAbort = () => this.#fail(aborted(this.#sql));
+  readonly #onAbort = () => this.fail(aborted(this.#sql));
 
   constructor(host: Host, sql: string, options: QueryOptions, release: (reusable: boolean) => void) {
     this.#host = host;
@@ -196,7 +204,7 @@ class Feed {
       this.#queue.push(m);
       this.#wake?.();
     });
-    host.onExit((why) => this.#fail(new RunscIndexError("ERR_IO", `query ${excerpt(sql)}: the query worker ${why}`)));
+    host.onExit((why) => this.fail(new RunscIndexError("ERR_IO", `query ${excerpt(sql)}: the query worker ${why}`)));
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
@@ -209,6 +217,7 @@ class Feed {
 
   /** next returns the next batch of rows, undefined at the end. */
   async next(): Promise<QueryRow[] | undefined> {
+    if (this.#failure !== undefined) throw this.#failure;
     if (this.#done) return undefined;
     const m = await this.#take();
     if (m.type === "rows") {
@@ -233,16 +242,11 @@ class Feed {
   }
 
   async #take(): Promise<WorkerMessage> {
-    while (this.#queue.length === 0 && this.#failure === undefined) {
-      const began = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        timer = setTimeout(() => this.#fail(timedOut(this.#sql, this.#timeoutMs)), Math.max(0, this.#budgetMs));
-      });
-      clearTimeout(timer);
-      this.#wake = undefined;
-      this.#budgetMs -= performance.now() - began;
+    this.#host.awaited(true);
+    try {
+      await this.#arrival();
+    } finally {
+      this.#host.awaited(false);
     }
     if (this.#failure !== undefined) throw this.#failure;
     const m = this.#queue.shift()!;
@@ -257,7 +261,23 @@ class Feed {
     return m;
   }
 
-  #fail(e: RunscIndexError): void {
+  /** #arrival waits for a message or a failure, counting the wait against the time limit. */
+  async #arrival(): Promise<void> {
+    while (this.#queue.length === 0 && this.#failure === undefined) {
+      const began = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        timer = setTimeout(() => this.fail(timedOut(this.#sql, this.#timeoutMs)), Math.max(0, this.#budgetMs));
+      });
+      clearTimeout(timer);
+      this.#wake = undefined;
+      this.#budgetMs -= performance.now() - began;
+    }
+  }
+
+  /** fail ends the query with e: the worker is killed, the waiting caller gets e. */
+  fail(e: RunscIndexError): void {
     if (this.#failure !== undefined || this.#done) return;
     this.#failure = e;
     this.#end(false);
@@ -296,7 +316,9 @@ function excerpt(sql: string): string {
 // --- hosts ---
 
 function spawnHost(isolation: QueryIsolation): Host {
-  return isolation === "thread" ? threadHost() : processHost();
+  const host = isolation === "thread" ? threadHost() : processHost();
+  host.awaited(false);
+  return host;
 }
 
 /** Under the TypeScript sources (tests), the worker is a .ts file loaded through tsx. */
@@ -344,7 +366,7 @@ function threadHost(): Host {
       void worker.terminate();
       worker.unref();
     },
-    idle: (idle) => (idle ? worker.unref() : worker.ref()),
+    awaited: (waiting) => (waiting ? worker.ref() : worker.unref()),
   };
 }
 
@@ -375,13 +397,13 @@ function processHost(): Host {
       child.unref();
       channel()?.unref();
     },
-    idle: (idle) => {
-      if (idle) {
-        child.unref();
-        channel()?.unref();
-      } else {
+    awaited: (waiting) => {
+      if (waiting) {
         child.ref();
         channel()?.ref();
+      } else {
+        child.unref();
+        channel()?.unref();
       }
     },
   };

@@ -49,8 +49,11 @@ interface Running {
   sent: number;
 }
 
+// A child process whose parent is gone (EPIPE) has nobody to report to: it exits.
 const post: (m: WorkerMessage) => void =
-  parentPort !== null ? (m) => parentPort?.postMessage(m) : (m) => process.send?.(m);
+  parentPort !== null
+    ? (m) => parentPort?.postMessage(m)
+    : (m) => process.send?.(m, undefined, {}, (e) => e && process.exit(0));
 
 let db: SqliteDatabase | undefined;
 let dbPath: string | undefined;

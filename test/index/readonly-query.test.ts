@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -410,3 +411,42 @@ async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe("query: workers never hold a process open", () => {
+  beforeAll(openFixtureStore);
+  afterAll(closeStore);
+
+  it("closing the store fails a running query with ERR_CLOSED", async () => {
+    const s = openStore({ root: store.root });
+    const rows = await s.queryRows(`${ENDLESS} SELECT x FROM c`, [], { fresh: false });
+    const it = rows[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual({ x: 1 });
+    s.close();
+    const e = await (async () => {
+      while (!(await it.next()).done);
+      return "ended without an error";
+    })().catch((x: unknown) => x);
+    expect((e as RunscIndexError).code).toBe("ERR_CLOSED");
+  });
+
+  it.each(["process", "thread"])(
+    "a process that leaves a result unread and its store open still exits (%s)",
+    (isolation) => {
+      const src = path.join(REPO_ROOT, "src", "index.ts");
+      const code = `
+        const { openStore } = await import(${JSON.stringify(src)});
+        const store = openStore({ root: ${JSON.stringify(store.root)} });
+        const rows = await store.queryRows(${JSON.stringify(`${ENDLESS} SELECT x FROM c`)}, [], { isolation: ${JSON.stringify(isolation)} });
+        console.log(rows.columns.join(","));`;
+      const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+        encoding: "utf8",
+        timeout: 50_000,
+      });
+      expect(r.signal).toBeNull();
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("x\n");
+      expect(r.status).toBe(0);
+    },
+    60_000,
+  );
+});
