@@ -113,10 +113,8 @@ describe("query: anything but a read is refused with ERR_READONLY_QUERY", () => 
     await expectIndexUntouched();
   });
 
-  // BUG (src/index/readonly-query.ts, runReadonlyQuery): the statement is prepared before its text
-  // is checked, and SQLite applies these pragmas while preparing. The query is refused, but the
-  // shared read-only connection is left with a case-insensitive LIKE (no longer SEARCHed) or with
-  // query_only off.
+  // SQLite applies these pragmas while preparing them: they must be refused by keyword, unprepared,
+  // or the query connection is left with a case-insensitive LIKE (no longer SEARCHed) or query_only off.
   it.each([
     ["PRAGMA case_sensitive_like =", "PRAGMA case_sensitive_like = OFF"],
     ["PRAGMA query_only =", "PRAGMA query_only = OFF"],
