@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   "ERR_INVALID_ARGUMENT",
   "ERR_IO",
   "ERR_CLOSED",
+  "ERR_QUERY_TIMEOUT",
+  "ERR_ABORTED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -76,6 +78,17 @@ export class LockTimeoutError extends RunscIndexError {
     this.name = "LockTimeoutError";
     this.path = path;
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A query's SQL does not parse: `offset` is where in the text SQLite stopped (UTF-16 units, as JavaScript counts). */
+export class QuerySyntaxError extends RunscIndexError {
+  readonly offset: number;
+
+  constructor(message: string, offset: number, options?: { cause?: unknown }) {
+    super("ERR_INVALID_ARGUMENT", message, options);
+    this.name = "QuerySyntaxError";
+    this.offset = offset;
   }
 }
 

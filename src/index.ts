@@ -6,12 +6,19 @@ export {
   ERROR_CODES,
   type ErrorCode,
   LockTimeoutError,
+  QuerySyntaxError,
   RunscIndexError,
 } from "./errors.js";
 export { dropHost, type ExportOptions, type ExportReport, type PgExporter } from "./export/pg-exporter.js";
 export type { ContainerId, SandboxId } from "./ids/id.js";
 export { parseContainerId, parseSandboxId } from "./ids/id.js";
-export type { QueryParams, QueryResult } from "./index/readonly-query.js";
+export {
+  DEFAULT_QUERY_TIMEOUT_MS,
+  type QueryIsolation,
+  type QueryOptions,
+  QueryRows,
+} from "./index/query-runner.js";
+export type { QueryParams, QueryResult, QueryRow } from "./index/readonly-query.js";
 export type { Liveness } from "./liveness/liveness.js";
 export type { MetricsServer, WatchMetrics } from "./metrics/metrics.js";
 
@@ -27,7 +34,7 @@ export { STATUSES, type Status } from "./state/status.js";
 export type { CheckedStatus, Container, ContainerSummary } from "./store/container.js";
 export type { DoctorReport } from "./store/doctor.js";
 export { INDEX_DIR, type OpenStoreOptions, openStore } from "./store/open-store.js";
-export type { ListOptions, LoadOptions, ResolveOptions, UpdateFn } from "./store/options.js";
+export type { ListOptions, LoadOptions, ResolveOptions, StoreQueryOptions, UpdateFn } from "./store/options.js";
 export type { PrunedFile, PruneOptions, PruneReport } from "./store/prune.js";
 export type { Store } from "./store/store.js";
 export type { Watcher, WatchOptions } from "./watch/watcher.js";

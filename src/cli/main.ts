@@ -5,6 +5,7 @@
  * against runsc's own, and commander costs more than the lookup. Every other
  * command line goes to program.ts.
  */
+import { exitNow } from "../native/libc.js";
 import { EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./output.js";
 import { plainFind } from "./plain-find.js";
@@ -13,6 +14,16 @@ const processIo: Io = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   errIsTTY: process.stderr.isTTY === true,
+  drained: async () => {
+    for (const stream of [process.stdout, process.stderr]) {
+      if (stream.writableNeedDrain) await new Promise((resolve) => stream.once("drain", resolve));
+    }
+  },
+  hardExit: async (status) => {
+    // An empty write calls back once everything written before it is out.
+    for (const stream of [process.stdout, process.stderr]) await new Promise((resolve) => stream.write("", resolve));
+    return exitNow(status);
+  },
 };
 
 // `runsc-index list | head`: a closed pipe ends the output, not with a crash.

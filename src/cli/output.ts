@@ -14,6 +14,14 @@ export interface Io {
   err(text: string): void;
   /** Standard error is a terminal: progress may be drawn there. */
   readonly errIsTTY: boolean;
+  /** Resolves once stdout and stderr have taken what was written (backpressure for streamed output); absent: at once. */
+  readonly drained?: (() => Promise<void>) | undefined;
+  /**
+   * Writes out what stdout and stderr hold, then ends the process at once,
+   * skipping Node's exit steps (absent where ending the process is not ours
+   * to do, as in tests).
+   */
+  readonly hardExit?: ((status: number) => Promise<never>) | undefined;
 }
 
 /** Formats of `list`. */
@@ -227,18 +235,38 @@ function displayValue(v: unknown, nullText: string): string {
   return String(v);
 }
 
+/** Rows a table holds at once: its column widths come from each window of this many rows. */
+export const TABLE_WINDOW_ROWS = 1000;
+
+/**
+ * QueryWriter formats a query's result as it streams: `rows` returns the
+ * text for the next rows, `end` the text that closes the output. JSON and
+ * CSV pass every row straight on; a table holds up to TABLE_WINDOW_ROWS rows
+ * for its column widths, so widths may change from one window to the next.
+ */
+export interface QueryWriter {
+  rows(rows: readonly Record<string, unknown>[]): string;
+  end(): string;
+}
+
+export function queryWriter(format: QueryFormat, columns: readonly string[]): QueryWriter {
+  switch (format) {
+    case "json":
+      return jsonWriter(columns);
+    case "csv":
+      return csvWriter(columns);
+    case "table":
+      return tableWriter(columns);
+  }
+}
+
 /**
  * queryTable aligns columns with two spaces between them (the tabwriter with
  * minwidth 0, padding 2), the last column unpadded. Tabs and newlines inside values are shown as \t
  * and \n so every row stays one line.
  */
 export function queryTable(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
-  const clean = (s: string) =>
-    s.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
-  const lines = [columns.map(clean).join("\t")];
-  for (const row of rows) lines.push(columns.map((c) => clean(displayValue(row[c], "NULL"))).join("\t"));
-  // The last cell of a line is not a column, so the last column is not padded.
-  return tabwrite(lines.map((l) => `${l}\n`).join(""), { minwidth: 0, padding: 2, padchar: " " });
+  return written(tableWriter(columns), rows);
 }
 
 /**
@@ -246,8 +274,67 @@ export function queryTable(columns: readonly string[], rows: readonly Record<str
  * newline. Integers past 2^53 (bigint) keep every digit; BLOBs are hex strings.
  */
 export function queryJson(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
-  const parts = rows.map((row) => `{${columns.map((c) => `${JSON.stringify(c)}:${jsonValue(row[c])}`).join(",")}}`);
-  return `[${parts.join(",")}]\n`;
+  return written(jsonWriter(columns), rows);
+}
+
+/**
+ * queryCsv is RFC 4180 CSV with a header line and "\n" line ends: a field is
+ * quoted when it holds a comma, a quote, CR or LF, quotes doubled. NULL is an
+ * empty field.
+ */
+export function queryCsv(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  return written(csvWriter(columns), rows);
+}
+
+function written(w: QueryWriter, rows: readonly Record<string, unknown>[]): string {
+  return w.rows(rows) + w.end();
+}
+
+function tableWriter(columns: readonly string[]): QueryWriter {
+  const clean = (s: string) =>
+    s.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
+  let lines = [columns.map(clean).join("\t")];
+  let windowRows = 0;
+  // The last cell of a line is not a column, so the last column is not padded.
+  const flush = () => {
+    const text = tabwrite(lines.map((l) => `${l}\n`).join(""), { minwidth: 0, padding: 2, padchar: " " });
+    lines = [];
+    windowRows = 0;
+    return text;
+  };
+  if (columns.length === 0) return { rows: () => "", end: () => "" };
+  return {
+    rows: (rows) => {
+      let out = "";
+      for (const row of rows) {
+        lines.push(columns.map((c) => clean(displayValue(row[c], "NULL"))).join("\t"));
+        if (++windowRows === TABLE_WINDOW_ROWS) out += flush();
+      }
+      return out;
+    },
+    end: () => (lines.length > 0 ? flush() : ""),
+  };
+}
+
+function jsonWriter(columns: readonly string[]): QueryWriter {
+  let opened = false;
+  const open = () => {
+    if (opened) return "";
+    opened = true;
+    return "[";
+  };
+  let first = true;
+  return {
+    rows: (rows) => {
+      let out = open();
+      for (const row of rows) {
+        out += `${first ? "" : ","}{${columns.map((c) => `${JSON.stringify(c)}:${jsonValue(row[c])}`).join(",")}}`;
+        first = false;
+      }
+      return out;
+    },
+    end: () => `${open()}]\n`,
+  };
 }
 
 function jsonValue(v: unknown): string {
@@ -257,16 +344,22 @@ function jsonValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/**
- * queryCsv is RFC 4180 CSV with a header line and "\n" line ends: a field is
- * quoted when it holds a comma, a quote, CR or LF, quotes doubled. NULL is an
- * empty field.
- */
-export function queryCsv(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+function csvWriter(columns: readonly string[]): QueryWriter {
   const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = [columns.map(field).join(",")];
-  for (const row of rows) lines.push(columns.map((c) => field(displayValue(row[c], ""))).join(","));
-  return `${lines.join("\n")}\n`;
+  let header = `${columns.map(field).join(",")}\n`;
+  const takeHeader = () => {
+    const h = header;
+    header = "";
+    return h;
+  };
+  return {
+    rows: (rows) => {
+      let out = takeHeader();
+      for (const row of rows) out += `${columns.map((c) => field(displayValue(row[c], ""))).join(",")}\n`;
+      return out;
+    },
+    end: takeHeader,
+  };
 }
 
 /** jsonLine is one value as compact JSON plus a newline. */

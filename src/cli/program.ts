@@ -12,7 +12,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { STATUSES } from "../state/status.js";
 import { defaultRoot } from "./default-root.js";
 import { EXIT_OK } from "./exit-codes.js";
-import { type Io, LIST_FORMATS, QUERY_FORMATS } from "./output.js";
+import { type Io, LIST_FORMATS, QUERY_FORMATS, TABLE_WINDOW_ROWS } from "./output.js";
 import { reportError } from "./report.js";
 import { RUNSC_FORMAT_ENV, RUNSC_FORMATS } from "./runsc-flavor.js";
 
@@ -197,9 +197,17 @@ Examples:
     .option("--param <value>", "a value for the next ? placeholder (repeatable; bound as text)", collect)
     .option("--named <key=value>", "a value for @key, :key or $key (repeatable; bound as text)", collect)
     .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
+    .option(
+      "--timeout <ms>",
+      "stop the query after this long in SQLite (default 30000; exit 1, ERR_QUERY_TIMEOUT)",
+      positive,
+    )
+    .option("--limit <n>", "print at most this many rows", wholeNumber)
     .addHelpText(
       "after",
       `
+Rows are printed as they come (table: column widths per window of ${TABLE_WINDOW_ROWS} rows).
+
 Examples:
   $ runsc-index query "SELECT status, count(*) AS n FROM containers GROUP BY status"
   status   n
@@ -301,6 +309,16 @@ Example:
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+function positive(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError("expected a positive whole number");
+  return Number(value);
+}
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a whole number");
+  return Number(value);
 }
 
 function milliseconds(value: string): number {

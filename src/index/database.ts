@@ -143,9 +143,9 @@ export function openReadonlyDatabase(file: string): SqliteDatabase {
   return db;
 }
 
-/** openReadonlySnapshot copies an index in memory into a read-only connection for ad-hoc SQL. */
-export function openReadonlySnapshot(source: SqliteDatabase): SqliteDatabase {
-  const db = new Database(source.serialize(), { readonly: true });
+/** openSnapshotBytes opens a serialized index (SqliteDatabase.serialize()) as a read-only connection for ad-hoc SQL. */
+export function openSnapshotBytes(bytes: Uint8Array): SqliteDatabase {
+  const db = new Database(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { readonly: true });
   db.pragma("query_only = ON");
   db.pragma("case_sensitive_like = ON");
   return db;

@@ -24,6 +24,7 @@ interface Libc {
   readonly poll: Fn;
   readonly kill: Fn;
   readonly sendto: Fn;
+  readonly exit: Fn;
 }
 
 let bound: Libc | undefined;
@@ -51,6 +52,7 @@ function libc(): Libc {
     sendto: lib.func(
       "long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)",
     ),
+    exit: lib.func("void _exit(int status)"),
   };
   return bound;
 }
@@ -110,6 +112,15 @@ export function readInto(fd: number, buf: Buffer): SyscallResult {
 
 export function closeFd(fd: number): SyscallResult {
   return call(() => libc().close(fd) as number);
+}
+
+/**
+ * exitNow ends the process with status at once (_exit(2)): Node's own exit
+ * waits for every worker thread, and one stuck in a native call never ends.
+ */
+export function exitNow(status: number): never {
+  libc().exit(status);
+  throw new Error("_exit returned");
 }
 
 /** errnoName gives a readable name for the errnos we report. */

@@ -1,5 +1,6 @@
 /** The options of Store's methods, and the settings openStore gives a Store. */
 import type { IndexPlace } from "../index/index-file.js";
+import type { QueryIsolation, QueryOptions } from "../index/query-runner.js";
 import type { LockWait } from "../lock/flock.js";
 import type { StateDocument } from "../state/document.js";
 import type { Status } from "../state/status.js";
@@ -30,6 +31,19 @@ export interface ListOptions {
   readonly skipCheck?: boolean;
   /** Also run the strict check: fills `liveness` and `strictStatus`, never changes `status`. */
   readonly strictLiveness?: boolean;
+}
+
+/** Options of query and queryRows. */
+export interface StoreQueryOptions extends QueryOptions {
+  /** Bring contents in line with the files first (default true). */
+  readonly fresh?: boolean | undefined;
+  /**
+   * Where the query runs (default "process"): a child process, stopped with
+   * SIGKILL at the time limit even inside one long SQLite step; or a worker
+   * thread, which starts faster but cannot be stopped inside such a step
+   * (its thread then runs on until the process exits through _exit).
+   */
+  readonly isolation?: QueryIsolation | undefined;
 }
 
 /** update's callback changes the document in place (returning nothing) or returns a new one. */

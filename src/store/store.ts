@@ -20,10 +20,10 @@ import {
   parseSandboxId,
   type SandboxId,
 } from "../ids/id.js";
-import { openReadonlyDatabase, openReadonlySnapshot, type SqliteDatabase } from "../index/database.js";
 import type { NameIndex } from "../index/name-index.js";
 import { isCorruption, openMemoryIndex, recreateIndex } from "../index/open-index.js";
-import { type QueryParams, type QueryResult, runReadonlyQuery } from "../index/readonly-query.js";
+import { type QueryRows, QueryRunner } from "../index/query-runner.js";
+import type { QueryParams, QueryResult, QueryRow } from "../index/readonly-query.js";
 import { rowValues } from "../index/rows.js";
 import { listRoot, ScanIndex } from "../index/scan-index.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
@@ -39,7 +39,14 @@ import { type Container, type ContainerSummary, containerOf, summarize } from ".
 import { ContentFreshness } from "./content-freshness.js";
 import type { DoctorReport } from "./doctor.js";
 import { NameTracker } from "./freshness.js";
-import type { ListOptions, LoadOptions, ResolveOptions, StoreSettings, UpdateFn } from "./options.js";
+import type {
+  ListOptions,
+  LoadOptions,
+  ResolveOptions,
+  StoreQueryOptions,
+  StoreSettings,
+  UpdateFn,
+} from "./options.js";
 import type { PruneOptions, PruneReport } from "./prune.js";
 import { resolveIn } from "./resolve.js";
 import {
@@ -69,7 +76,7 @@ export class Store {
   #index!: SqliteIndex;
   #names!: NameTracker;
   #contents!: ContentFreshness;
-  #queryDb: SqliteDatabase | undefined;
+  #queries: QueryRunner | undefined;
   #settleTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -112,8 +119,9 @@ export class Store {
 
   #recreateIndex(): void {
     this.#names.close();
-    this.#queryDb?.close();
-    this.#queryDb = undefined;
+    // Its connection is to the deleted file.
+    this.#queries?.close();
+    this.#queries = undefined;
     this.#index.db.close();
     this.#attach(
       this.#settings.memoryIndex ? openMemoryIndex() : recreateIndex(this.indexPath, this.#settings.indexPlace),
@@ -336,13 +344,48 @@ export class Store {
   }
 
   /**
-   * query runs read-only SQL on the index (fresh by default). Throws
-   * ERR_READONLY_QUERY for anything that would write, attach or change pragmas.
+   * query runs read-only SQL on the index (fresh by default) and returns
+   * every row; see queryRows for the limits. Throws ERR_READONLY_QUERY for
+   * anything that would write, attach or change pragmas, ERR_INVALID_ARGUMENT
+   * for SQL that does not compile (a QuerySyntaxError with its offset),
+   * ERR_QUERY_TIMEOUT, ERR_ABORTED.
    */
-  async query(sql: string, params?: QueryParams, options: { fresh?: boolean } = {}): Promise<QueryResult> {
+  async query(sql: string, params?: QueryParams, options: StoreQueryOptions = {}): Promise<QueryResult> {
+    const result = await this.queryRows(sql, params, options);
+    const rows: QueryRow[] = [];
+    for await (const row of result) rows.push(row);
+    return { columns: result.columns, rows };
+  }
+
+  /**
+   * queryRows runs read-only SQL and resolves once it is prepared, with the
+   * columns and the rows as an async iterable that arrive in batches as the
+   * caller consumes them (memory stays bounded whatever the result's size).
+   * The query runs in a child process (`isolation: "thread"`: a worker
+   * thread), never on the caller's thread; `timeoutMs` (default 30 000)
+   * bounds the time spent waiting for SQLite, `signal` cancels, `maxRows`
+   * stops early. Throws as query.
+   */
+  async queryRows(sql: string, params: QueryParams = [], options: StoreQueryOptions = {}): Promise<QueryRows> {
+    this.#open();
+    // A serialized index in memory travels to a thread only (a child's IPC would copy it as JSON).
+    const isolation = this.#settings.memoryIndex ? "thread" : (options.isolation ?? "process");
+    if (this.#queries?.isolation !== isolation) {
+      this.#queries?.close();
+      this.#queries = new QueryRunner(this.indexPath, isolation);
+    }
+    // The worker loads while the contents are brought in line.
+    this.#queries.warm();
     return this.#repairingAsync(async () => {
       await this.#freshContents(options.fresh ?? true);
-      return runReadonlyQuery(this.#queryDatabase(), sql, params);
+      this.#queries ??= new QueryRunner(this.indexPath, isolation); // recreated index: a new runner
+      // An index in memory is copied to the worker as it is now: no other connection can see it.
+      return this.#queries.start(
+        sql,
+        params,
+        options,
+        this.#settings.memoryIndex ? this.#index.db.serialize() : undefined,
+      );
     });
   }
 
@@ -393,25 +436,11 @@ export class Store {
     this.#closed = true;
     clearTimeout(this.#settleTimer);
     this.#names.close();
-    this.#queryDb?.close();
+    this.#queries?.close();
     this.#index.db.close();
   }
 
   // --- internals ---
-
-  /**
-   * #queryDatabase: a read-only connection to the index; for an index in
-   * memory, a read-only copy of it taken now (no other connection can see it).
-   */
-  #queryDatabase(): SqliteDatabase {
-    if (!this.#settings.memoryIndex) {
-      this.#queryDb ??= openReadonlyDatabase(this.indexPath);
-      return this.#queryDb;
-    }
-    this.#queryDb?.close();
-    this.#queryDb = openReadonlySnapshot(this.#index.db);
-    return this.#queryDb;
-  }
 
   #open(): void {
     if (this.#closed) throw new RunscIndexError("ERR_CLOSED", `store for "${this.root}" is closed`);

@@ -3,12 +3,13 @@
  * against the state files read directly), output formats, parameters, the
  * read-only fence, and case-sensitive indexed LIKE.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateRoot } from "../../bench/generate.js";
 import { goTime, makeTempDir, removeTempDirs, writeState } from "../helpers/roots.js";
-import { ensureBuilt, errorLine, REPO_ROOT, runCli } from "./cli.js";
+import { CLI, ensureBuilt, errorLine, REPO_ROOT, runCli } from "./cli.js";
 
 /** The five example queries in the README, verbatim. */
 const README_QUERIES = {
@@ -239,4 +240,104 @@ describe("the read-only fence", () => {
     expect(runCli(["--root", root, "query", sql, "--format", "json"]).stdout).toBe('[{"big":9007199254740993}]\n');
     expect(runCli(["--root", root, "query", sql, "--format", "csv"]).stdout).toBe("big\n9007199254740993\n");
   });
+});
+
+const ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)";
+const upTo = (n: number) => `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${n})`;
+
+describe("query errors (issue 12)", () => {
+  it("a typo is ERR_INVALID_ARGUMENT, exit 2, with SQLite's message and the offset", () => {
+    const r = runCli(["--root", root, "query", "SELEKT 1", "--format", "json"]);
+    expect(r.status).toBe(2);
+    const error = JSON.parse(r.stdout).error;
+    expect(error.code).toBe("ERR_INVALID_ARGUMENT");
+    expect(error.message).toContain('near "SELEKT": syntax error at offset 0');
+    const sql = "SELECT * FROM containers WHERE status = 'running' ORDER status";
+    const inside = runCli(["--root", root, "query", sql]);
+    expect(inside.status).toBe(2);
+    expect(errorLine(inside.stderr)).toContain(`near "status": syntax error at offset ${sql.lastIndexOf("status")}`);
+  });
+
+  it("a statement that would write is ERR_READONLY_QUERY, exit 1", () => {
+    const r = runCli(["--root", root, "query", "PRAGMA user_version = 7", "--format", "json"]);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout).error.code).toBe("ERR_READONLY_QUERY");
+  });
+});
+
+describe("bounded queries (issue 10)", () => {
+  it("--timeout: an endless recursive CTE stops with ERR_QUERY_TIMEOUT, exit 1, even inside one SQLite step", () => {
+    const began = Date.now();
+    const r = runCli(
+      ["--root", root, "query", `${ENDLESS} SELECT count(*) FROM c`, "--timeout", "500", "--format", "json"],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout).error.code).toBe("ERR_QUERY_TIMEOUT");
+    expect(errorLine(r.stderr)).toContain("time limit of 500 ms");
+    expect(Date.now() - began).toBeGreaterThanOrEqual(500);
+  });
+
+  it("--timeout and --limit take whole numbers", () => {
+    expect(runCli(["--root", root, "query", "SELECT 1", "--timeout", "0"]).status).toBe(2);
+    expect(runCli(["--root", root, "query", "SELECT 1", "--limit", "x"]).status).toBe(2);
+  });
+
+  it("--limit N prints N rows of an endless result", () => {
+    const r = runCli(["--root", root, "query", `${ENDLESS} SELECT x FROM c`, "--limit", "3", "--format", "csv"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("x\n1\n2\n3\n");
+  });
+
+  it("json and csv stream every row; a table prints its header once, widths per window of 1000 rows", () => {
+    const sql = `${upTo(2500)} SELECT x, printf('%.*c', x % 7, 'w') AS w FROM c`;
+    const json = runCli(["--root", root, "query", sql, "--format", "json"]);
+    const rows = JSON.parse(json.stdout) as { x: number; w: string }[];
+    expect(rows.length).toBe(2500);
+    expect(rows[2499]).toEqual({ x: 2500, w: "w".repeat(2500 % 7) });
+    const csv = runCli(["--root", root, "query", sql, "--format", "csv"]).stdout.split("\n");
+    expect(csv.length).toBe(2502); // header, rows, and the empty string after the last "\n"
+    const wide = `${upTo(2500)} SELECT CASE WHEN x <= 1000 THEN 'a' ELSE 'bbbbbbbbbb' END AS k, x FROM c`;
+    const table = runCli(["--root", root, "query", wide]).stdout.split("\n");
+    expect(table.length).toBe(2502);
+    expect(table.filter((l) => l.startsWith("k ")).length).toBe(1);
+    expect(table[0]).toBe("k  x");
+    expect(table[1]).toBe("a  1"); // the first window's widths are its own
+    expect(table[1001]).toBe("bbbbbbbbbb  1001");
+  });
+
+  it("a 1 GiB result streams through a pipe with the process's memory bounded", async () => {
+    // 1024 rows of 1 MiB each.
+    const sql = `${upTo(1024)} SELECT x, hex(zeroblob(524288)) AS payload FROM c`;
+    const rssFile = path.join(makeTempDir("cli-rss"), "rss");
+    const child = spawn(
+      "/usr/bin/time",
+      ["-f", "%M", "-o", rssFile, process.execPath, CLI, "--root", root, "query", sql, "--format", "csv"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let bytes = 0;
+    let lines = 0;
+    child.stdout.on("data", (d: Buffer) => {
+      bytes += d.length;
+      for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) lines++;
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const status = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(lines).toBe(1025);
+    expect(bytes).toBeGreaterThan(1024 * 1024 * 1024);
+    const peakKiB = Number(fs.readFileSync(rssFile, "utf8").trim().split("\n").pop());
+    // Node itself takes ~50 MB; a buffered result would take over 2 GB (UTF-16 strings).
+    expect(peakKiB).toBeGreaterThan(10_000);
+    expect(peakKiB).toBeLessThan(400 * 1024);
+  }, 300_000);
 });

@@ -1,8 +1,9 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SCHEMA_VERSION } from "../../src/index/database.js";
-import { openStore, RunscIndexError, type Store } from "../../src/index.js";
+import { openStore, QuerySyntaxError, RunscIndexError, type Store } from "../../src/index.js";
 import {
   FIXTURE_ROOT_ID,
   FIXTURE_SANDBOX_ID,
@@ -11,6 +12,8 @@ import {
   makeTempDir,
   removeTempDirs,
 } from "../helpers/roots.js";
+
+const REPO_ROOT = path.join(import.meta.dirname, "..", "..");
 
 // Each test of refusals gets a store of its own: a refused statement that still changed the
 // query connection must fail its own test, not the ones after it.
@@ -110,10 +113,8 @@ describe("query: anything but a read is refused with ERR_READONLY_QUERY", () => 
     await expectIndexUntouched();
   });
 
-  // BUG (src/index/readonly-query.ts, runReadonlyQuery): the statement is prepared before its text
-  // is checked, and SQLite applies these pragmas while preparing. The query is refused, but the
-  // shared read-only connection is left with a case-insensitive LIKE (no longer SEARCHed) or with
-  // query_only off.
+  // SQLite applies these pragmas while preparing them: they must be refused by keyword, unprepared,
+  // or the query connection is left with a case-insensitive LIKE (no longer SEARCHed) or query_only off.
   it.each([
     ["PRAGMA case_sensitive_like =", "PRAGMA case_sensitive_like = OFF"],
     ["PRAGMA query_only =", "PRAGMA query_only = OFF"],
@@ -200,4 +201,250 @@ describe("query: reads work", () => {
     expect(e.code).not.toBe("ERR_READONLY_QUERY");
     expect(e.message).toContain("no_such_table");
   });
+});
+
+/** The table of statement kinds in docs/sql.md: [example, expected result]. */
+function documentedKinds(): [string, string][] {
+  const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "sql.md"), "utf8");
+  const rows = doc.split("\n").filter((l) => /^\s*\| .* \| `.*` \| (runs|`ERR_\w+`) \|$/.test(l));
+  return rows.map((l) => {
+    const cells = l.trim().slice(1, -1).split(" | ");
+    const example = /^`([^`]*)`/.exec(cells[1]!.trim())![1]!.replace(/\\n/g, "\n");
+    return [example, cells[2]!.trim().replace(/`/g, "")];
+  });
+}
+
+const ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)";
+const upTo = (n: number) => `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${n})`;
+
+describe("query: docs/sql.md's table of statement kinds is what the code does", () => {
+  beforeAll(openFixtureStore);
+  afterAll(closeStore);
+
+  it("the table has a row for every kind", () => {
+    expect(documentedKinds().length).toBeGreaterThanOrEqual(20);
+    expect(new Set(documentedKinds().map(([, r]) => r))).toEqual(
+      new Set(["runs", "ERR_READONLY_QUERY", "ERR_INVALID_ARGUMENT"]),
+    );
+  });
+
+  it.each(documentedKinds())("%s -> %s", async (sql, expected) => {
+    const outcome = await store.query(sql, [], { fresh: false }).then(
+      () => "runs",
+      (e: unknown) => (e instanceof RunscIndexError ? e.code : `threw ${String(e)}`),
+    );
+    expect(outcome).toBe(expected);
+    await expectIndexUntouched();
+  });
+});
+
+describe("query: SQL errors say where", () => {
+  beforeAll(openFixtureStore);
+  afterAll(closeStore);
+
+  it.each([
+    ["SELEKT 1", 'near "SELEKT": syntax error', 0],
+    ["  -- a typo\n  SELEKT container_id FROM containers", 'near "SELEKT": syntax error', 14],
+    [
+      "SELECT container_id FROM containers WHERE status = 'running' ORDER container_id",
+      'near "container_id": syntax error',
+      67,
+    ],
+    ["SELECT * FROM containers WHERE", "incomplete input", 30],
+    ["SELECT 'abc", 'unrecognized token: "\'abc"', 7],
+    ["SELECT 1; SELEKT 2", 'near "SELEKT": syntax error', 10],
+  ])("%j: SQLite's message and the offset", async (sql, message, offset) => {
+    const e = await queryError(sql);
+    expect(e.code).toBe("ERR_INVALID_ARGUMENT");
+    expect(e).toBeInstanceOf(QuerySyntaxError);
+    expect(e.message).toContain(message);
+    expect((e as QuerySyntaxError).offset).toBe(offset);
+  });
+
+  it("a token that occurs twice is placed where SQLite stopped, not at its first occurrence", async () => {
+    const sql = "SELECT status AS status FROM containers status status";
+    const e = (await queryError(sql)) as QuerySyntaxError;
+    expect(e.message).toContain('near "status": syntax error');
+    expect(e.offset).toBe(sql.lastIndexOf("status"));
+  });
+});
+
+describe("query: bounded in time, cancellable, streamed", () => {
+  beforeAll(openFixtureStore);
+  afterAll(closeStore);
+
+  it("an endless recursive CTE stops at the time limit with ERR_QUERY_TIMEOUT, and its process is killed", async () => {
+    await store.query("SELECT 1", [], { fresh: false }); // warm: the worker process exists now
+    const before = queryWorkerPids();
+    expect(before.length).toBe(1);
+    const began = Date.now();
+    const e = await store
+      .query(`${ENDLESS} SELECT count(*) FROM c`, [], { fresh: false, timeoutMs: 300 })
+      .catch((x: unknown) => x as RunscIndexError);
+    expect(e).toBeInstanceOf(RunscIndexError);
+    expect((e as RunscIndexError).code).toBe("ERR_QUERY_TIMEOUT");
+    expect((e as Error).message).toContain("300 ms");
+    expect(Date.now() - began).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - began).toBeLessThan(20_000);
+    // count(*) never returns to JavaScript: only killing the process stops it.
+    await waitFor(() => !queryWorkerPids().includes(before[0]!));
+    expect((await store.query("SELECT count(*) AS n FROM containers", [], { fresh: false })).rows).toEqual([{ n: 2 }]);
+  });
+
+  it("in a worker thread, an endless query that yields rows stops at the time limit too", async () => {
+    const e = await store
+      .query(`${ENDLESS} SELECT x FROM c`, [], { fresh: false, timeoutMs: 300, isolation: "thread" })
+      .catch((x: unknown) => x as RunscIndexError);
+    expect((e as RunscIndexError).code).toBe("ERR_QUERY_TIMEOUT");
+  });
+
+  it("the time limit counts the wait for SQLite, not the time spent on rows already there", async () => {
+    const rows = await store.queryRows(`${upTo(3)} SELECT x FROM c`, [], { fresh: false, timeoutMs: 200 });
+    const seen: unknown[] = [];
+    for await (const row of rows) {
+      seen.push(row.x);
+      await new Promise((r) => setTimeout(r, 150)); // 450 ms in all, past the limit
+    }
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it("the event loop keeps running while a query runs", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 20);
+    try {
+      await store.query(`${ENDLESS} SELECT count(*) FROM c`, [], { fresh: false, timeoutMs: 1000 }).catch(() => {});
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThanOrEqual(10);
+  });
+
+  it("an AbortSignal cancels a running query with ERR_ABORTED; an aborted one never starts", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const e = await store
+      .query(`${ENDLESS} SELECT count(*) FROM c`, [], { fresh: false, signal: controller.signal })
+      .catch((x: unknown) => x as RunscIndexError);
+    expect((e as RunscIndexError).code).toBe("ERR_ABORTED");
+    const again = await store
+      .query("SELECT 1", [], { fresh: false, signal: controller.signal })
+      .catch((x: unknown) => x as RunscIndexError);
+    expect((again as RunscIndexError).code).toBe("ERR_ABORTED");
+  });
+
+  it("queryRows gives the columns first and the rows as they come; maxRows cuts the result short", async () => {
+    const rows = await store.queryRows(`${ENDLESS} SELECT x, 'r' || x AS label FROM c`, [], {
+      fresh: false,
+      maxRows: 2000,
+    });
+    expect(rows.columns).toEqual(["x", "label"]);
+    let n = 0;
+    for await (const row of rows) expect(row).toEqual({ x: ++n, label: `r${n}` });
+    expect(n).toBe(2000);
+    expect(rows.truncated).toBe(true);
+    const all = await store.queryRows("SELECT container_id FROM containers WHERE 0", [], { fresh: false, maxRows: 5 });
+    expect(all.columns).toEqual(["container_id"]);
+    for await (const _ of all) throw new Error("no rows expected");
+    expect(all.truncated).toBe(false);
+  });
+
+  it("leaving the loop early stops the query, and the next one runs", async () => {
+    const rows = await store.queryRows(`${ENDLESS} SELECT x FROM c`, [], { fresh: false });
+    for await (const row of rows) if (row.x === 1000) break;
+    expect((await store.query("SELECT 42 AS n", [], { fresh: false })).rows).toEqual([{ n: 42 }]);
+  });
+
+  it("two queries at once each get their rows", async () => {
+    const [a, b] = await Promise.all([
+      store.queryRows(`${upTo(3000)} SELECT x FROM c`, [], { fresh: false }),
+      store.queryRows(`${upTo(3000)} SELECT -x AS x FROM c`, [], { fresh: false }),
+    ]);
+    let sum = 0;
+    const ia = a[Symbol.asyncIterator]();
+    const ib = b[Symbol.asyncIterator]();
+    for (;;) {
+      const [ra, rb] = await Promise.all([ia.next(), ib.next()]);
+      if (ra.done || rb.done) {
+        expect(ra.done && rb.done).toBe(true);
+        break;
+      }
+      sum += (ra.value.x as number) + (rb.value.x as number);
+    }
+    expect(sum).toBe(0);
+  });
+
+  it("integers past 2^53 keep every digit through the worker", async () => {
+    const r = await store.query("SELECT 9007199254740993 AS big, 42 AS small", [], { fresh: false });
+    expect(r.rows).toEqual([{ big: 9007199254740993n, small: 42 }]);
+  });
+
+  it("bad limits are ERR_INVALID_ARGUMENT", async () => {
+    await expect(store.query("SELECT 1", [], { timeoutMs: 0 })).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
+    await expect(store.query("SELECT 1", [], { maxRows: -1 })).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
+  });
+});
+
+/** The PIDs of this process's children that run the query worker. */
+function queryWorkerPids(): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+      const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, "utf8");
+      if (ppid === process.pid && state !== "Z" && cmdline.includes("query-worker")) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("query: workers never hold a process open", () => {
+  beforeAll(openFixtureStore);
+  afterAll(closeStore);
+
+  it("closing the store fails a running query with ERR_CLOSED", async () => {
+    const s = openStore({ root: store.root });
+    const rows = await s.queryRows(`${ENDLESS} SELECT x FROM c`, [], { fresh: false });
+    const it = rows[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual({ x: 1 });
+    s.close();
+    const e = await (async () => {
+      while (!(await it.next()).done);
+      return "ended without an error";
+    })().catch((x: unknown) => x);
+    expect((e as RunscIndexError).code).toBe("ERR_CLOSED");
+  });
+
+  it.each(["process", "thread"])(
+    "a process that leaves a result unread and its store open still exits (%s)",
+    (isolation) => {
+      const src = path.join(REPO_ROOT, "src", "index.ts");
+      const code = `
+        const { openStore } = await import(${JSON.stringify(src)});
+        const store = openStore({ root: ${JSON.stringify(store.root)} });
+        const rows = await store.queryRows(${JSON.stringify(`${ENDLESS} SELECT x FROM c`)}, [], { isolation: ${JSON.stringify(isolation)} });
+        console.log(rows.columns.join(","));`;
+      const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+        encoding: "utf8",
+        timeout: 50_000,
+      });
+      expect(r.signal).toBeNull();
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("x\n");
+      expect(r.status).toBe(0);
+    },
+    60_000,
+  );
 });

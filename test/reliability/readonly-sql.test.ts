@@ -69,7 +69,7 @@ function writes(): [string, string][] {
   ];
 }
 
-/** Several statements in one string: better-sqlite3 refuses them before SQLite sees them. */
+/** Several statements in one string, one of them writing: refused before anything is prepared. */
 const MULTI: [string, string][] = [
   ["two statements", "SELECT 1; DELETE FROM containers"],
   ["two statements, second a pragma", "SELECT 1; PRAGMA user_version = 5"],
@@ -169,9 +169,8 @@ describe("read-only SQL", () => {
     expect(snapshotDir(path.dirname(indexDb))).toEqual(files);
   });
 
-  // BUG (src/index/readonly-query.ts, runReadonlyQuery): db.prepare throws "The supplied SQL string contains
-  // more than one statement" and queryError maps that to ERR_INVALID_ARGUMENT; SPEC 5 wants
-  // ERR_READONLY_QUERY for anything that writes, and "SELECT 1; DELETE ..." is such a string.
+  // SPEC 5 wants ERR_READONLY_QUERY for anything that writes, and "SELECT 1; DELETE ..." is such a
+  // string: each statement is classified by its keyword (several that only read are ERR_INVALID_ARGUMENT).
   it("several statements in one string, one of them writing, fail with ERR_READONLY_QUERY", async () => {
     expect(await outcomes(MULTI)).toEqual(Object.fromEntries(MULTI.map(([what]) => [what, "ERR_READONLY_QUERY"])));
   });

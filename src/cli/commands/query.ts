@@ -1,6 +1,8 @@
 import { RunscIndexError } from "../../errors.js";
+import type { QueryRows } from "../../index/query-runner.js";
 import type { QueryParams } from "../../index/readonly-query.js";
-import { type Io, type QueryFormat, queryCsv, queryJson, queryTable } from "../output.js";
+import { type Io, type QueryFormat, queryWriter } from "../output.js";
+import { reportError } from "../report.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
 export interface QueryOptions extends GlobalOptions {
@@ -12,31 +14,59 @@ export interface QueryOptions extends GlobalOptions {
   readonly named?: readonly string[] | undefined;
   /** Bring contents in line with the files first (default true). */
   readonly fresh?: boolean | undefined;
+  /** Time limit in ms (`--timeout`); default the library's 30 000. */
+  readonly timeout?: number | undefined;
+  /** Print at most this many rows (`--limit`). */
+  readonly limit?: number | undefined;
 }
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Output is written in pieces of about this many UTF-16 units, each after stdout took the last. */
+const CHUNK_CHARS = 64 * 1024;
+
 /**
- * query runs one read-only SQL statement on the index and prints its rows.
- * Parameters are bound as text. Throws ERR_READONLY_QUERY (writes, ATTACH,
- * pragmas), ERR_INVALID_ARGUMENT (bad SQL, bad or mixed parameters).
+ * query runs one read-only SQL statement on the index and prints its rows as
+ * they come. Parameters are bound as text. Throws ERR_READONLY_QUERY (writes,
+ * ATTACH, pragmas), ERR_INVALID_ARGUMENT (bad SQL, bad or mixed parameters),
+ * ERR_QUERY_TIMEOUT.
  */
 export async function query(options: QueryOptions, io: Io): Promise<void> {
   const params = queryParams(options.param ?? [], options.named ?? []);
-  const result = await withStore(options, { inotify: false, io }, (store) =>
-    store.query(options.sql, params, { fresh: options.fresh ?? true }),
-  );
-  const { columns, rows } = result;
-  switch (options.format) {
-    case "json":
-      return io.out(queryJson(columns, rows));
-    case "csv":
-      return io.out(queryCsv(columns, rows));
-    case "table":
-      return io.out(columns.length === 0 ? "" : queryTable(columns, rows));
+  try {
+    await withStore(options, { inotify: false, io }, async (store) => {
+      const rows = await store.queryRows(options.sql, params, {
+        fresh: options.fresh ?? true,
+        timeoutMs: options.timeout,
+        maxRows: options.limit,
+        // A thread starts ~100 ms sooner than a process; one stuck in SQLite is ended below by _exit.
+        isolation: "thread",
+      });
+      await printRows(rows, options.format, io);
+    });
+  } catch (e) {
+    // The query's thread may be stuck inside one SQLite step, and Node's exit would wait for it forever.
+    if (e instanceof RunscIndexError && e.code === "ERR_QUERY_TIMEOUT" && io.hardExit !== undefined) {
+      await io.hardExit(reportError(e, options.format === "json", io));
+    }
+    throw e;
   }
 }
 
+/** printRows writes rows as they arrive, waiting for stdout to take each chunk (memory stays bounded). */
+async function printRows(rows: QueryRows, format: QueryFormat, io: Io): Promise<void> {
+  const writer = queryWriter(format, rows.columns);
+  let chunk = "";
+  for await (const row of rows) {
+    chunk += writer.rows([row]);
+    if (chunk.length >= CHUNK_CHARS) {
+      io.out(chunk);
+      chunk = "";
+      await io.drained?.();
+    }
+  }
+  io.out(chunk + writer.end());
+}
 /** queryParams builds the bound values: positional or named, never both (SQLite would bind them by position). */
 export function queryParams(positional: readonly string[], named: readonly string[]): QueryParams {
   if (positional.length > 0 && named.length > 0) {
