@@ -1,14 +1,13 @@
 /** runsc-index: the public surface. */
 export {
-  AmbiguousIdError,
-  type Candidate,
   CorruptStateError,
   ERROR_CODES,
   type ErrorCode,
   LockTimeoutError,
   RunscIndexError,
 } from "./errors.js";
-export type { ContainerId, SandboxId } from "./ids/id.js";
+export { AmbiguousIdError } from "./ids/ambiguous-id-error.js";
+export type { ContainerId, IdPair, IdPair as Candidate, SandboxId } from "./ids/id.js";
 export { parseContainerId, parseSandboxId } from "./ids/id.js";
 export type { QueryParams, QueryResult } from "./index/readonly-query.js";
 export type { Liveness } from "./liveness/liveness.js";

@@ -1,6 +1,6 @@
 import fs from "node:fs";
-import type { Candidate } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
+import type { IdPair } from "../ids/id.js";
 import type { NameIndex } from "./name-index.js";
 
 /**
@@ -12,26 +12,26 @@ import type { NameIndex } from "./name-index.js";
 export class ScanIndex implements NameIndex {
   constructor(readonly root: string) {}
 
-  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): Candidate[] {
+  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): IdPair[] {
     return this.#matching((c) => c.containerId.startsWith(prefix), sandboxId).slice(0, limit);
   }
 
-  exact(containerId: string, sandboxId: string | undefined): Candidate[] {
+  exact(containerId: string, sandboxId: string | undefined): IdPair[] {
     return this.#matching((c) => c.containerId === containerId, sandboxId);
   }
 
   /** all lists every well-named state file, sorted. */
-  all(): Candidate[] {
+  all(): IdPair[] {
     return this.#matching(() => true, undefined);
   }
 
-  #matching(keep: (c: Candidate) => boolean, sandboxId: string | undefined): Candidate[] {
-    const out: Candidate[] = [];
+  #matching(keep: (c: IdPair) => boolean, sandboxId: string | undefined): IdPair[] {
+    const out: IdPair[] = [];
     for (const name of listRoot(this.root)) {
       const ids = parseStateFileName(name);
       if (ids && keep(ids) && (sandboxId === undefined || ids.sandboxId === sandboxId)) out.push(ids);
     }
-    return out.sort(compareCandidates);
+    return out.sort(compareIdPairs);
   }
 }
 
@@ -54,7 +54,7 @@ export async function listRootAsync(root: string): Promise<string[]> {
   }
 }
 
-export function compareCandidates(a: Candidate, b: Candidate): number {
+export function compareIdPairs(a: IdPair, b: IdPair): number {
   return cmp(a.containerId, b.containerId) || cmp(a.sandboxId, b.sandboxId);
 }
 

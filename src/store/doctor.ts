@@ -4,11 +4,10 @@
  * sync brings it exactly in line, and lists invalid files. `ok` is false when
  * anything needs a human: corruption, invalid files, or drift left after a sync.
  */
-import type { Candidate } from "../errors.js";
+import { registeredWatchers } from "../freshness/vouch.js";
+import type { IdPair } from "../ids/id.js";
 import { ScanIndex } from "../index/scan-index.js";
-import { candidateOfRow, type SqliteIndex } from "../index/sqlite-index.js";
-import { isAlive } from "../watch/vouch.js";
-import type { Store } from "./store.js";
+import { idPairOfRow, type SqliteIndex } from "../index/sqlite-index.js";
 
 export interface DoctorReport {
   readonly ok: boolean;
@@ -27,19 +26,32 @@ export interface DoctorReport {
     readonly invalid: number;
   };
   readonly invalidFiles: readonly { readonly name: string; readonly reason: string }[];
+  /** A registered watcher (a trusted one first): alive means its PID still runs with the start time it registered. */
   readonly watcher: { readonly pid: number; readonly alive: boolean; readonly drainedAtMs: number } | null;
   readonly problems: readonly string[];
 }
 
-export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorReport> {
-  const integrity = (index.db.pragma("integrity_check") as { integrity_check: string }[])
+/**
+ * doctor builds the report. `index` is asked again after `reconcile`, which
+ * may have found the index corrupt and rebuilt it: counts and files then come
+ * from the rebuilt index, integrity from the one found.
+ */
+export async function doctor(
+  root: string,
+  indexPath: string,
+  indexInUse: () => SqliteIndex,
+  reconcile: () => Promise<unknown>,
+): Promise<DoctorReport> {
+  const found = indexInUse();
+  const integrity = (found.db.pragma("integrity_check") as { integrity_check: string }[])
     .map((r) => r.integrity_check)
     .slice(0, 5)
     .join("; ");
-  const scan = new ScanIndex(store.root);
-  const driftBefore = drift(scan.all(), [...index.indexedFiles().values()].map(candidateOfRow));
-  await store.reconcile();
-  const driftAfter = drift(scan.all(), [...index.indexedFiles().values()].map(candidateOfRow));
+  const scan = new ScanIndex(root);
+  const driftBefore = drift(scan.all(), [...found.indexedFiles().values()].map(idPairOfRow));
+  await reconcile();
+  const index = indexInUse();
+  const driftAfter = drift(scan.all(), [...index.indexedFiles().values()].map(idPairOfRow));
   const invalidFiles = index.invalidFiles().map(({ name, reason }) => ({ name, reason }));
   const problems: string[] = [];
   if (integrity !== "ok") problems.push(`index integrity check failed: ${integrity}`);
@@ -51,8 +63,8 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
   for (const f of invalidFiles) problems.push(`invalid file "${f.name}": ${f.reason}`);
   return {
     ok: problems.length === 0,
-    root: store.root,
-    index: store.indexPath,
+    root,
+    index: indexPath,
     integrity,
     driftBefore,
     driftAfter,
@@ -63,13 +75,13 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
       invalid: invalidFiles.length,
     },
     invalidFiles,
-    watcher: watcherOf(index),
+    watcher: watcherOf(index, root),
     problems,
   };
 }
 
-function drift(onDisk: Candidate[], rows: Candidate[]): { missing: number; extra: number } {
-  const key = (c: Candidate) => `${c.containerId}\0${c.sandboxId}`;
+function drift(onDisk: IdPair[], rows: IdPair[]): { missing: number; extra: number } {
+  const key = (c: IdPair) => `${c.containerId}\0${c.sandboxId}`;
   const disk = new Set(onDisk.map(key));
   const indexed = new Set(rows.map(key));
   let missing = 0;
@@ -79,8 +91,7 @@ function drift(onDisk: Candidate[], rows: Candidate[]): { missing: number; extra
   return { missing, extra };
 }
 
-function watcherOf(index: SqliteIndex): DoctorReport["watcher"] {
-  const pid = Number(index.meta.get("watcher_pid"));
-  if (!pid) return null;
-  return { pid, alive: isAlive(pid), drainedAtMs: Number(index.meta.get("watcher_drained_at_ms") ?? 0) };
+function watcherOf(index: SqliteIndex, root: string): DoctorReport["watcher"] {
+  const [w] = registeredWatchers(index.meta, root).sort((a, b) => Number(b.trusted) - Number(a.trusted));
+  return w ? { pid: w.pid, alive: w.trusted, drainedAtMs: w.drainedAtMs } : null;
 }

@@ -8,17 +8,11 @@
 // pool, watch, prune, doctor) are imported on first use: a one-shot
 // `runsc-index find` must not pay for loading them.
 import fs from "node:fs";
-import path from "node:path";
-import { type Candidate, CorruptStateError, notFound, RunscIndexError } from "../errors.js";
-import { lockFileName, stateFileName } from "../ids/file-names.js";
-import {
-  type ContainerId,
-  parseContainerId,
-  parseIdPair,
-  parsePrefix,
-  parseSandboxId,
-  type SandboxId,
-} from "../ids/id.js";
+import { CorruptStateError, notFound, RunscIndexError } from "../errors.js";
+import { Freshness } from "../freshness/freshness.js";
+import { stateFileName } from "../ids/file-names.js";
+import { type IdPair, parseContainerId, parseIdPair, parsePrefix, parseSandboxId, type SandboxId } from "../ids/id.js";
+import { RootDir } from "../ids/root-dir.js";
 import { openReadonlyDatabase, type SqliteDatabase } from "../index/database.js";
 import type { NameIndex } from "../index/name-index.js";
 import { isCorruption, recreateIndex } from "../index/open-index.js";
@@ -31,44 +25,39 @@ import { acquireLock, type LockWait } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
 import type { ReconcileOptions, ReconcileReport } from "../reconcile/reconcile.js";
 import { StateDocument } from "../state/document.js";
+import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "../state/state-files.js";
 import type { Status } from "../state/status.js";
-import type { Watcher, WatchOptions } from "../watch/watcher.js";
+import type { EventOptions, StoreEvent } from "../watch/events.js";
+import type { Watcher, WatchOptions, WatchTarget } from "../watch/watcher.js";
 import { type Container, type ContainerSummary, containerOf, summarize } from "./container.js";
-import { ContentFreshness } from "./content-freshness.js";
 import type { DoctorReport } from "./doctor.js";
-import { NameTracker } from "./freshness.js";
 import type { ListOptions, LoadOptions, ResolveOptions, StoreSettings, UpdateFn } from "./options.js";
 import type { PruneOptions, PruneReport } from "./prune.js";
 import { resolveIn } from "./resolve.js";
-import { readStateFile, removeLockFileLocked, removeStateLocked, writeStateLocked } from "./state-files.js";
-
-/** Past the 20 ms racy window of freshness.ts, with a margin for a coarse clock. */
-const SETTLE_DELAY_MS = 30;
 
 export class Store {
   readonly root: string;
   readonly indexPath: string;
+  readonly #dir: RootDir;
   readonly #settings: StoreSettings;
   #index!: SqliteIndex;
-  #names!: NameTracker;
-  #contents!: ContentFreshness;
+  #freshness!: Freshness;
   #queryDb: SqliteDatabase | undefined;
-  #settleTimer: NodeJS.Timeout | undefined;
+  /** Watchers started by watch() or events(), stopped by close(). */
+  readonly #watchers = new Set<Watcher>();
   #closed = false;
 
   constructor(settings: StoreSettings, index: SqliteIndex) {
     this.root = settings.root;
     this.indexPath = settings.indexPath;
+    this.#dir = new RootDir(settings.root);
     this.#settings = settings;
     this.#attach(index);
   }
 
   #attach(index: SqliteIndex): void {
-    const onChange = this.#names?.onChange;
     this.#index = index;
-    this.#names = new NameTracker(this.root, index, this.#settings.inotify);
-    this.#names.onChange = onChange;
-    this.#contents = new ContentFreshness(this.root, this.indexPath, index, this.#names);
+    this.#freshness = new Freshness(this.#dir, this.indexPath, index, this.#settings.inotify);
   }
 
   /** An index found corrupt in use is recreated (then rebuilt from the files) and the call tried once more. */
@@ -93,20 +82,11 @@ export class Store {
   }
 
   #recreateIndex(): void {
-    this.#names.close();
+    this.#freshness.close();
     this.#queryDb?.close();
     this.#queryDb = undefined;
     this.#index.db.close();
     this.#attach(recreateIndex(this.indexPath));
-  }
-
-  /** index is the SQLite index behind this store (for the watcher and doctor). */
-  get index(): SqliteIndex {
-    return this.#index;
-  }
-
-  get names(): NameTracker {
-    return this.#names;
   }
 
   /**
@@ -114,13 +94,10 @@ export class Store {
    * Throws ERR_INVALID_ID (before any file is touched), ERR_NOT_FOUND,
    * ERR_AMBIGUOUS_ID (every candidate).
    */
-  resolve(prefix: string, options: ResolveOptions = {}): { containerId: ContainerId; sandboxId: SandboxId } {
+  resolve(prefix: string, options: ResolveOptions = {}): IdPair {
     const p = parsePrefix(prefix);
     const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
-    return this.#repairing(() => resolveIn(this.#nameIndex(), p, sandbox)) as {
-      containerId: ContainerId;
-      sandboxId: SandboxId;
-    };
+    return this.#repairing(() => resolveIn(this.#nameIndex(), p, sandbox));
   }
 
   /**
@@ -252,9 +229,8 @@ export class Store {
     const ids = this.#pick(id, options);
     await this.#withLock(ids, undefined, (lock) => {
       const existed = removeStateLocked(lock, this.#statePath(ids));
-      this.#contents.writeThrough(() => this.#index.remove(ids));
+      this.#freshness.writeThrough(() => this.#index.remove(ids));
       removeLockFileLocked(lock);
-      this.#settleSoon();
       if (!existed) throw notFound(ids.containerId);
     });
   }
@@ -263,13 +239,11 @@ export class Store {
   async reconcile(options: Omit<ReconcileOptions, "lockTimeoutMs"> = {}): Promise<ReconcileReport> {
     this.#open();
     const { reconcile } = await import("../reconcile/reconcile.js");
-    return this.#repairingAsync(async () => {
-      this.#names.watchOnly();
-      const generation = this.#names.generation;
-      const report = await reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() });
-      this.#contents.noteFullPass(generation);
-      return report;
-    });
+    return this.#repairingAsync(() =>
+      this.#freshness.fullPass(() =>
+        reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() }),
+      ),
+    );
   }
 
   /**
@@ -292,11 +266,45 @@ export class Store {
     await this.#freshContents(true);
   }
 
-  /** watch keeps the index live until the watcher is stopped; see watch/watcher.ts. */
+  /**
+   * watch keeps the index live and logs every change as an event until the
+   * watcher is stopped (or the store closed); see watch/watcher.ts. Throws
+   * ERR_IO when inotify cannot watch the root (naming the limit to raise).
+   */
   async watch(options: WatchOptions = {}): Promise<Watcher> {
     this.#open();
     const { Watcher } = await import("../watch/watcher.js");
-    return Watcher.start(this, options);
+    const watcher = await Watcher.start(this.#watchTarget(), options);
+    this.#watchers.add(watcher);
+    void watcher.done.catch(() => {}).finally(() => this.#watchers.delete(watcher));
+    return watcher;
+  }
+
+  /**
+   * events returns the event log as an async iterable: events after `since`
+   * (default: from now on), then each new one as it is logged, until `signal`
+   * aborts or the store closes. Unless `watch` is false it runs a watcher so
+   * changes by runsc and plain writes are logged too. See watch/events.ts.
+   */
+  events(options: EventOptions = {}): AsyncIterable<StoreEvent> {
+    this.#open();
+    const store = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const { eventStream } = await import("../watch/events.js");
+        const watcher = options.watch === false ? undefined : await store.watch();
+        try {
+          yield* eventStream(
+            () => store.#index,
+            store.indexPath,
+            options,
+            () => store.#closed,
+          );
+        } finally {
+          await watcher?.stop();
+        }
+      },
+    };
   }
 
   /** prune removes orphan lock files and stale temporary files, each under its lock; never a state file. */
@@ -310,15 +318,22 @@ export class Store {
   async doctor(): Promise<DoctorReport> {
     this.#open();
     const { doctor } = await import("./doctor.js");
-    return doctor(this, this.#index);
+    // The reconcile inside may find the index corrupt and rebuild it: doctor reads the index in use after it.
+    return doctor(
+      this.root,
+      this.indexPath,
+      () => this.#index,
+      () => this.reconcile(),
+    );
   }
 
-  /** close releases the index and the inotify watch. Idempotent. */
+  /** close stops this store's watchers and releases the index and the inotify watch. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#settleTimer);
-    this.#names.close();
+    for (const w of this.#watchers) w.halt();
+    this.#watchers.clear();
+    this.#freshness.close();
     this.#queryDb?.close();
     this.#index.db.close();
   }
@@ -331,18 +346,30 @@ export class Store {
 
   #fresh(): void {
     this.#open();
-    this.#names.ensureFresh();
+    this.#freshness.names();
   }
 
   /** #nameIndex: the index when it is current, else (it could not be written) runsc's directory scan. */
   #nameIndex(): NameIndex {
     this.#open();
-    return this.#names.ensureFresh() ? this.#index : new ScanIndex(this.root);
+    return this.#freshness.names() ? this.#index : new ScanIndex(this.root);
   }
 
   async #freshContents(fresh: boolean): Promise<void> {
-    this.#fresh();
-    await this.#contents.ensure(fresh, this.#lockTimeoutMs());
+    this.#open();
+    await this.#freshness.contents(fresh, this.#lockTimeoutMs());
+  }
+
+  /** #watchTarget is what a watcher may use of this store: its internals, never public getters. */
+  #watchTarget(): WatchTarget {
+    return {
+      root: this.#dir,
+      indexPath: this.indexPath,
+      index: () => this.#index,
+      freshness: () => this.#freshness,
+      refresh: () => this.#repairingAsync(() => this.#freshContents(true)),
+      reconcile: () => this.reconcile(),
+    };
   }
 
   #writable(op: string): void {
@@ -351,10 +378,7 @@ export class Store {
       throw new RunscIndexError("ERR_INVALID_ARGUMENT", `cannot ${op}: the store was opened readonly`);
   }
 
-  #pick(
-    id: string,
-    options: ResolveOptions & { exact?: boolean },
-  ): Candidate & { containerId: ContainerId; sandboxId: SandboxId } {
+  #pick(id: string, options: ResolveOptions & { exact?: boolean }): IdPair {
     if (!options.exact) return this.resolve(id, options);
     const cid = parseContainerId(id);
     // With both IDs given, the name they make must fit too.
@@ -363,18 +387,11 @@ export class Store {
       const index = this.#nameIndex();
       const byExactId = { withPrefix: index.exact.bind(index), exact: index.exact.bind(index) };
       return resolveIn(byExactId, cid, sandbox);
-    }) as { containerId: ContainerId; sandboxId: SandboxId };
+    });
   }
 
-  async #withLock<T>(
-    ids: Candidate & { containerId: ContainerId; sandboxId: SandboxId },
-    wait: LockWait | undefined,
-    fn: (lock: HeldLock) => T,
-  ): Promise<T> {
-    const lock = await acquireLock(
-      path.join(this.root, lockFileName(ids.containerId, ids.sandboxId)),
-      wait ?? this.#settings.lockWait,
-    );
+  async #withLock<T>(ids: IdPair, wait: LockWait | undefined, fn: (lock: HeldLock) => T): Promise<T> {
+    const lock = await acquireLock(this.#dir.lockPath(ids), wait ?? this.#settings.lockWait);
     try {
       return fn(lock);
     } finally {
@@ -382,15 +399,15 @@ export class Store {
     }
   }
 
-  #statePath(ids: { containerId: ContainerId; sandboxId: SandboxId }): string {
-    return path.join(this.root, stateFileName(ids.containerId, ids.sandboxId));
+  #statePath(ids: IdPair): string {
+    return this.#dir.statePath(ids);
   }
 
   /** #readLocked reads and decodes the file and refreshes its row; a missing file is ERR_NOT_FOUND (and its row goes). */
-  #readLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }): StateDocument {
+  #readLocked(lock: HeldLock, ids: IdPair): StateDocument {
     const file = readStateFile(this.#statePath(ids));
     if (file === undefined) {
-      this.#contents.writeThrough(() => this.#index.remove(ids));
+      this.#freshness.writeThrough(() => this.#index.remove(ids));
       removeLockFileLocked(lock); // we may have just created it; runsc's Destroy removes it too
       throw notFound(ids.containerId);
     }
@@ -404,35 +421,15 @@ export class Store {
         `IDs inside (${inside.containerId}, sandbox ${inside.sandboxId}) do not match the file name`,
       );
     }
-    this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, file.info)));
+    this.#freshness.writeThrough(() => this.#index.upsert(rowValues(doc.fields, file.info)));
     return doc;
   }
 
-  #writeLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }, doc: StateDocument): void {
+  #writeLocked(lock: HeldLock, ids: IdPair, doc: StateDocument): void {
     const info = writeStateLocked(lock, this.#statePath(ids), ids, doc.encode(), {
       durable: this.#settings.durable,
     });
-    this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, info)));
-    this.#settleSoon();
-  }
-
-  /**
-   * Our writes change the root's mtime (temp file + rename, unlink), which
-   * other processes read as "names may have changed" and answer with a
-   * rescan. Once writes pause past the racy moment, drain our watch and
-   * record a sync they can trust. Unref'd: it never keeps a process alive.
-   */
-  #settleSoon(): void {
-    if (!this.#settings.inotify) return;
-    clearTimeout(this.#settleTimer);
-    this.#settleTimer = setTimeout(() => {
-      this.#settleTimer = undefined;
-      try {
-        if (!this.#closed) this.#names.ensureFresh();
-      } catch {
-        // Only an optimization: the next call brings the names in line anyway.
-      }
-    }, SETTLE_DELAY_MS).unref();
+    this.#freshness.writeThrough(() => this.#index.upsert(rowValues(doc.fields, info)));
   }
 
   #lockTimeoutMs(): number {

@@ -10,9 +10,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { stateFileName } from "../ids/file-names.js";
+import type { RootDir } from "../ids/root-dir.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
-import { waitForWatcher } from "../watch/vouch.js";
-import type { NameTracker } from "./freshness.js";
+import type { NameTracker } from "./names.js";
+import type { Vouch } from "./vouch.js";
 
 const DIRTY_MARKER = "dirty";
 
@@ -20,14 +22,16 @@ export class ContentFreshness {
   readonly #root: string;
   readonly #index: SqliteIndex;
   readonly #names: NameTracker;
+  readonly #vouch: Vouch;
   readonly #dirtyMarker: string;
   /** The NameTracker generation in which a full pass set the baseline, if any. */
   #baseline: number | undefined;
 
-  constructor(root: string, indexPath: string, index: SqliteIndex, names: NameTracker) {
-    this.#root = root;
+  constructor(root: RootDir, indexPath: string, index: SqliteIndex, names: NameTracker, vouch: Vouch) {
+    this.#root = root.path;
     this.#index = index;
     this.#names = names;
+    this.#vouch = vouch;
     this.#dirtyMarker = path.join(path.dirname(indexPath), DIRTY_MARKER);
   }
 
@@ -38,7 +42,7 @@ export class ContentFreshness {
   async ensure(fresh: boolean, lockTimeoutMs: number): Promise<void> {
     const callStartMs = Date.now();
     if (fs.existsSync(this.#dirtyMarker)) return this.#fullPass(lockTimeoutMs);
-    if (fresh && this.#baseline !== this.#names.generation && !(await waitForWatcher(this.#index.meta, callStartMs))) {
+    if (fresh && this.#baseline !== this.#names.generation && !(await this.#vouch.wait(callStartMs))) {
       return this.#fullPass(lockTimeoutMs);
     }
     await this.readPending(lockTimeoutMs);
@@ -48,7 +52,7 @@ export class ContentFreshness {
   async readPending(lockTimeoutMs: number): Promise<void> {
     const pending = this.#index.pendingNames();
     if (pending.length === 0) return;
-    const names = pending.map((c) => `${c.containerId}_sandbox:${c.sandboxId}.state`);
+    const names = pending.map((c) => stateFileName(c.containerId, c.sandboxId));
     const { refreshFiles } = await import("../reconcile/reconcile.js");
     await refreshFiles(this.#root, this.#index, names, { lockTimeoutMs });
   }
