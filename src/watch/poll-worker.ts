@@ -16,7 +16,7 @@ export interface PollUpdate {
   readonly fds?: readonly number[];
   readonly addPids?: readonly number[];
   readonly removePids?: readonly number[];
-  /** PIDs in addPids that are already gone are dropped silently instead of reported dead. */
+  /** PIDs in addPids that are already gone are dropped silently instead of reported dead (the watcher always says so). */
   readonly quiet?: boolean;
   readonly stop?: boolean;
 }

@@ -7,7 +7,9 @@
  * On a change it drains the watch and reads the changed files (the index logs
  * each new file version as an event, see index/event-log.ts); on a vouch
  * request it does the same and publishes when it drained; when a sandbox
- * process exits it logs `stopped` for that sandbox's live containers; on a
+ * process exits it logs `stopped` for that sandbox's live containers (a PID
+ * already gone when the watcher first sees it is not reported: that death was
+ * not observed, and `list` shows such a container stopped anyway); on a
  * queue overflow it logs `overflow`, rescans, and logs `resync` with the
  * differences the rescan found. If the root is deleted, replaced, or its
  * symlink retargeted, the watcher fails (`done` rejects): it never goes on
@@ -175,7 +177,6 @@ export class Watcher {
       wake: this.#wake,
       ack: this.#ack,
       port: port2,
-      // PIDs already dead when the watch starts died before it: no `stopped` for them.
       update: { fds: this.#pollFds(), addPids: [...this.#byPid.keys()], quiet: true },
     };
     this.#worker = spawnWorker("poll-worker", import.meta.url, { workerData: data, transferList: [port2] });
@@ -305,7 +306,7 @@ export class Watcher {
     const after = new Set(this.#byPid.keys());
     const addPids = [...after].filter((p) => !before.has(p));
     const removePids = [...before].filter((p) => !after.has(p));
-    if (addPids.length + removePids.length > 0) this.#send({ addPids, removePids });
+    if (addPids.length + removePids.length > 0) this.#send({ addPids, removePids, quiet: true });
   }
 
   #track(ids: IdPair, status: Status | null, pid: number | null): void {
