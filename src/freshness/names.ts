@@ -200,7 +200,8 @@ export class NameTracker {
       if (ids === undefined) continue; // temp files, lock files, sockets, the index dir
       seen.push(ids);
       if (mask & REMOVED_MASK) {
-        this.#index.remove(ids); // a later IN_CREATE or IN_MOVED_TO in this batch adds it again
+        // Removed and created again since (by a writer that logged both): nothing to undo.
+        if (!stateFileExists(this.#root, name)) this.#index.remove(ids);
       } else if (mask & CHANGED_MASK && this.#changedOnDisk(ids, name)) {
         this.#index.notePending(ids);
       }

@@ -38,7 +38,8 @@ export interface EventRow {
   readonly detail: string | null;
 }
 
-interface PriorRow {
+/** What a row held before a write: its file version, status and PID. */
+export interface PriorRow {
   readonly status: string | null;
   readonly pid: number | null;
   readonly size: number | null;
@@ -46,6 +47,30 @@ interface PriorRow {
   readonly ctimeMs: number | null;
   readonly ino: number | null;
   readonly indexedAt: number | null;
+}
+
+/** isSameVersion: the row already holds the file version (stat identity, status, PID) `row` was read from. */
+export function isSameVersion(prior: PriorRow, row: RowValues): boolean {
+  const [, , status, pid, , , , , , , , , , size, mtimeMs, ctimeMs, ino] = row;
+  return (
+    prior.ino === ino &&
+    prior.mtimeMs === mtimeMs &&
+    prior.ctimeMs === ctimeMs &&
+    prior.size === size &&
+    prior.status === status &&
+    prior.pid === pid
+  );
+}
+
+/**
+ * isStaleRead: the row holds another file version, read (or written) after
+ * `row` was read, so `row` is older. A lockless reader racing a writer must
+ * not put an old version back, nor log it as a change.
+ */
+export function isStaleRead(prior: PriorRow | undefined, row: RowValues): boolean {
+  const readAtMs = row[17];
+  if (prior?.indexedAt == null || prior.indexedAt <= readAtMs) return false;
+  return !isSameVersion(prior, row);
 }
 
 const EVENT_COLUMNS = `seq, at_ms AS atMs, type, container_id AS containerId, sandbox_id AS sandboxId,
@@ -82,24 +107,19 @@ export class EventLog {
 
   /** logFileVersion logs the write of `row` over `prior` (undefined: no row): created, updated, or nothing. */
   logFileVersion(prior: PriorRow | undefined, row: RowValues): void {
-    const [containerId, sandboxId, status, pid, , , , , , , , , , size, mtimeMs, ctimeMs, ino] = row;
-    if (prior === undefined || prior.indexedAt === null) {
+    const [containerId, sandboxId, status, pid] = row;
+    // A file is a container from its first readable version on: a name seen
+    // (pending) or a file that did not parse (invalid, status NULL) was never `created`.
+    if (prior === undefined || prior.status === null) {
       this.append("created", containerId, sandboxId, null, status, pid);
       return;
     }
-    const sameVersion =
-      prior.ino === ino &&
-      prior.mtimeMs === mtimeMs &&
-      prior.ctimeMs === ctimeMs &&
-      prior.size === size &&
-      prior.status === status &&
-      prior.pid === pid;
-    if (!sameVersion) this.append("updated", containerId, sandboxId, prior.status, status, pid);
+    if (!isSameVersion(prior, row)) this.append("updated", containerId, sandboxId, prior.status, status, pid);
   }
 
-  /** logRemoval logs `removed` for a row that held a file version (a name never read was never `created`). */
+  /** logRemoval logs `removed` for a row that held a readable version (others were never `created`). */
   logRemoval(prior: PriorRow | undefined, containerId: string, sandboxId: string): void {
-    if (prior === undefined || prior.indexedAt === null) return;
+    if (prior === undefined || prior.status === null) return;
     this.append("removed", containerId, sandboxId, prior.status, null, prior.pid);
   }
 

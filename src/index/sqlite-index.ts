@@ -10,7 +10,7 @@ import { NAME_SEPARATOR, parseStateFileName } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
 import type { FileInfo } from "../state/file-info.js";
 import type { SqliteDatabase } from "./database.js";
-import { EventLog } from "./event-log.js";
+import { EventLog, isStaleRead } from "./event-log.js";
 import { MetaStore } from "./meta.js";
 import { type NameIndex, nextPrefix } from "./name-index.js";
 import type { ContainerRow, RowValues } from "./rows.js";
@@ -86,6 +86,7 @@ export class SqliteIndex implements NameIndex {
   /** upsert writes a row read from its file (pending cleared), logging `created`/`updated` for a new file version. */
   upsert(row: RowValues): void {
     const prior = this.events.priorOf(row[0], row[1]);
+    if (isStaleRead(prior, row)) return;
     this.#s.upsert.run(row);
     this.events.logFileVersion(prior, row);
   }

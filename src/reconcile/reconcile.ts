@@ -263,6 +263,8 @@ function makeApplier(
       invalid.delete(r.name);
     } else if (r.kind === "gone") {
       const ids = parseStateFileName(r.name);
+      // Created again after our read found it missing (its writer indexed it): keep the row.
+      if (stateFileExists(root, r.name)) return;
       if (ids && index.remove(ids) && indexed.has(r.name)) counts.removed++;
     } else {
       const ids = parseStateFileName(r.name);
