@@ -72,6 +72,11 @@ export class Freshness {
     return !Number.isNaN(this.#names.generation);
   }
 
+  /** watchError is why the watch could not start (an ERR_IO naming the inotify limit to raise), if it could not. */
+  get watchError(): unknown {
+    return this.#names.watchError;
+  }
+
   /** watchFd is the root watch's inotify descriptor, for a watcher to poll; undefined while nothing is watched. */
   get watchFd(): number | undefined {
     return this.#names.fd;

@@ -70,6 +70,8 @@ export class NameTracker {
   #racyMtimeNs: bigint | undefined;
   /** Told what each drain applied (set by a watcher). */
   listener: NameListener | undefined;
+  /** Why the last attempt to start the watch failed (ERR_IO naming the inotify limit), if it did. */
+  watchError: unknown;
 
   /** With useInotify false (short-lived processes) every call checks the recorded sync instead. */
   constructor(root: RootDir, index: SqliteIndex, vouch: Vouch, useInotify = true) {
@@ -144,8 +146,10 @@ export class NameTracker {
     this.#generation++;
     try {
       this.#watch = new DirectoryWatch(this.#root);
-    } catch {
+      this.watchError = undefined;
+    } catch (e) {
       this.#watch = undefined;
+      this.watchError = e;
     }
   }
 
@@ -164,8 +168,10 @@ export class NameTracker {
     this.#generation++;
     try {
       if (this.#useInotify) this.#watch = new DirectoryWatch(this.#root);
-    } catch {
-      this.#watch = undefined; // no root yet: nothing to watch; every call checks again
+      this.watchError = undefined;
+    } catch (e) {
+      this.#watch = undefined; // no root yet, or no inotify capacity: every call checks again
+      this.watchError = e;
     }
     const stamp = stampDirectory(this.#root);
     if (isTrustedSync(this.#index.meta, stamp)) return;

@@ -107,6 +107,7 @@ export class Watcher {
       target.freshness().listen({ changed: (ids) => w.#noteChanged(ids), lost: (cause) => w.#noteLost(cause) });
       await target.reconcile();
       if (!target.freshness().watching) {
+        if (target.freshness().watchError) throw target.freshness().watchError;
         throw new RunscIndexError(
           "ERR_INVALID_ARGUMENT",
           `watching "${root}" needs inotify: open the store without inotify: false, on an existing root`,
@@ -229,15 +230,19 @@ export class Watcher {
       try {
         this.#vouchWatch.drain();
         await this.#target.refresh();
-        if (this.#lost.includes("gone") || rootIdOf(this.#target.root.path) !== this.#identity.rootId) {
-          this.#fail(
-            new RunscIndexError(
-              "ERR_IO",
-              `watching "${this.#target.root.path}": the root was deleted, moved or replaced; restart the watch`,
-            ),
-          );
-          return;
-        }
+      } catch (e) {
+        this.#options.onError?.(e);
+      }
+      if (this.#lost.includes("gone") || rootIdOf(this.#target.root.path) !== this.#identity.rootId) {
+        this.#fail(
+          new RunscIndexError(
+            "ERR_IO",
+            `watching "${this.#target.root.path}": the root was deleted, moved or replaced; restart the watch`,
+          ),
+        );
+        return;
+      }
+      try {
         this.#logResync();
         this.#updatePids();
         this.#target.index().meta.set(watcherKey(this.#identity), drainStartMs);
