@@ -6,6 +6,7 @@
  */
 import { registeredWatchers } from "../freshness/vouch.js";
 import type { IdPair } from "../ids/id.js";
+import { isCorruption } from "../index/open-index.js";
 import { ScanIndex } from "../index/scan-index.js";
 import { idPairOfRow, type SqliteIndex } from "../index/sqlite-index.js";
 
@@ -43,12 +44,9 @@ export async function doctor(
   reconcile: () => Promise<unknown>,
 ): Promise<DoctorReport> {
   const found = indexInUse();
-  const integrity = (found.db.pragma("integrity_check") as { integrity_check: string }[])
-    .map((r) => r.integrity_check)
-    .slice(0, 5)
-    .join("; ");
+  const integrity = integrityOf(found);
   const scan = new ScanIndex(root);
-  const driftBefore = drift(scan.all(), [...found.indexedFiles().values()].map(idPairOfRow));
+  const driftBefore = driftOf(scan, found);
   await reconcile();
   const index = indexInUse();
   const driftAfter = drift(scan.all(), [...index.indexedFiles().values()].map(idPairOfRow));
@@ -78,6 +76,31 @@ export async function doctor(
     watcher: watcherOf(index, root),
     problems,
   };
+}
+
+/** integrityOf runs PRAGMA integrity_check: "ok", SQLite's first messages, or the error that stopped it. */
+function integrityOf(index: SqliteIndex): string {
+  try {
+    return (index.db.pragma("integrity_check") as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .slice(0, 5)
+      .join("; ");
+  } catch (e) {
+    if (!isCorruption(e)) throw e;
+    return (e as Error).message;
+  }
+}
+
+/** driftOf compares the index with the directory; an index too damaged to read lacks every file. */
+function driftOf(scan: ScanIndex, index: SqliteIndex): { missing: number; extra: number } {
+  let rows: IdPair[];
+  try {
+    rows = [...index.indexedFiles().values()].map(idPairOfRow);
+  } catch (e) {
+    if (!isCorruption(e)) throw e;
+    rows = [];
+  }
+  return drift(scan.all(), rows);
 }
 
 function drift(onDisk: IdPair[], rows: IdPair[]): { missing: number; extra: number } {
