@@ -259,6 +259,40 @@ describe("watchers", () => {
     }
   });
 
+  it("an idle watcher writes nothing to the index", async () => {
+    const root = makeRoot({ fixtures: true });
+    const store = open(root);
+    const watcher = await store.watch();
+    const stamp = () =>
+      [".runsc-index/index.db", ".runsc-index/index.db-wal"]
+        .map((f) => fs.statSync(path.join(root, f), { throwIfNoEntry: false }))
+        .map((st) => `${st?.size}:${st?.mtimeMs}`)
+        .join(" ");
+    await new Promise((r) => setTimeout(r, 300)); // past the settle after its start
+    const before = stamp();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(stamp()).toBe(before);
+    // And it is awake: a change is logged at once.
+    writeState(root, { containerId: "wake" });
+    const index = openIndex(path.join(root, ".runsc-index", "index.db"));
+    try {
+      const deadline = Date.now() + 5_000;
+      while (!index.events.after(0, 100_000).some((e) => e.containerId === "wake") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(
+        index.events
+          .after(0, 100_000)
+          .filter((e) => e.containerId === "wake")
+          .map((e) => e.type),
+      ).toEqual(["created"]);
+      expect(stamp()).not.toBe(before);
+    } finally {
+      index.db.close();
+      await watcher.stop();
+    }
+  });
+
   it("a registration is trusted only for its PID with its start time, on the same root", () => {
     const root = makeRoot();
     const index = openIndex(path.join(makeTempDir("idx"), "index.db"));
