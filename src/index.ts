@@ -22,4 +22,16 @@ export { INDEX_DIR, type OpenStoreOptions, openStore } from "./store/open-store.
 export type { ListOptions, LoadOptions, ResolveOptions, UpdateFn } from "./store/options.js";
 export type { PrunedFile, PruneOptions, PruneReport } from "./store/prune.js";
 export type { Store } from "./store/store.js";
+export type {
+  CreatedEvent,
+  EventOptions,
+  GapEvent,
+  OverflowEvent,
+  RemovedEvent,
+  ResyncEvent,
+  StoppedEvent,
+  StoreEvent,
+  StoreEventType,
+  UpdatedEvent,
+} from "./watch/events.js";
 export type { Watcher, WatchOptions } from "./watch/watcher.js";
