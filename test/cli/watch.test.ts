@@ -63,7 +63,11 @@ describe("watch", () => {
 
     watch.child.kill("SIGTERM");
     expect(await watch.exited).toEqual({ status: 0, signal: null });
-    const events = watch.stdout().trimEnd().split("\n").map((l) => JSON.parse(l));
+    const events = watch
+      .stdout()
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => [e.type, e.containerId])).toEqual([
       ["created", "w1"],
       ["updated", FIXTURE_SUB_ID],
@@ -84,6 +88,53 @@ describe("watch", () => {
     expect(await watch.exited).toEqual({ status: 0, signal: null });
     expect(watch.stderr()).toMatch(READY);
     expect(watch.stderr().split("\n")).toHaveLength(2); // the ready line only: no errors
+  });
+
+  it("events: JSON lines filtered by --type and --container; --since resumes; a bad --type is a usage error", async () => {
+    const root = makeRoot();
+    writeState(root, { containerId: "w3" });
+    writeState(root, { containerId: "w4" });
+    const first = startCli([
+      "--root",
+      root,
+      "events",
+      "--since",
+      "0",
+      "--type",
+      "created,removed",
+      "--container",
+      "w3",
+    ]);
+    await first.waitFor("stdout", /"type":"created".*"containerId":"w3"/);
+    fs.rmSync(statePath(root, "w3", "w3"));
+    writeState(root, { containerId: "w4", status: "stopped" });
+    await first.waitFor("stdout", /"type":"removed".*"containerId":"w3"/);
+    first.child.kill("SIGTERM");
+    expect((await first.exited).status).toBe(0);
+    const lines = first
+      .stdout()
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.map((e) => [e.type, e.containerId])).toEqual([
+      ["created", "w3"],
+      ["removed", "w3"],
+    ]);
+    // Resume after the last one seen: only what came later (w4's update), nothing twice.
+    const again = startCli(["--root", root, "events", "--since", String(lines[1].seq)]);
+    await again.waitFor("stdout", /"type":"updated".*"containerId":"w4"/);
+    again.child.kill("SIGTERM");
+    expect((await again.exited).status).toBe(0);
+    const later = again
+      .stdout()
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(later.every((e) => e.seq > lines[1].seq)).toBe(true);
+    expect(later.map((e) => e.type)).toEqual(["updated"]);
+    const bad = runCli(["--root", root, "events", "--type", "changed"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('unknown event type "changed"');
   });
 
   it("list while watch runs reflects a change made just before it started, without a rescan of its own", async () => {
