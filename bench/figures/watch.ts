@@ -146,24 +146,43 @@ export async function measureWatch(ctx: SizeContext): Promise<FigureRow[]> {
   }
 }
 
-/** Standalone: generate a root of N containers on tmpfs, measure, print, remove it. */
+/**
+ * Standalone: `watch.js N` generates a root of N containers on tmpfs,
+ * measures, prints and removes it; `watch.js DIR` measures an existing root.
+ */
 async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? "100000");
-  const { generateRoot } = await import("../generate.js");
+  const arg = process.argv[2] ?? "100000";
   const { Prng } = await import("../prng.js");
-  const base = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "watch-bench-"));
+  const existing = fs.existsSync(arg) && fs.statSync(arg).isDirectory();
+  const base = existing
+    ? undefined
+    : fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "watch-bench-"));
   try {
-    const gen = await generateRoot(path.join(base, "root"), n);
-    const store = openStore({ root: gen.dir });
+    let root = arg;
+    let containers: SizeContext["containers"];
+    if (base) {
+      const { generateRoot } = await import("../generate.js");
+      const gen = await generateRoot(path.join(base, "root"), Number(arg));
+      root = gen.dir;
+      containers = gen.containers;
+    } else {
+      const { parseStateFileName } = await import("../../src/ids/file-names.js");
+      containers = fs.readdirSync(root).flatMap((name) => parseStateFileName(name) ?? []);
+    }
+    process.stderr.write(`root of ${containers.length} containers; reconciling\n`);
+    const store = openStore({ root });
     await store.reconcile();
     store.close();
-    const rows = await measureWatch({ n, root: gen.dir, work: base, containers: gen.containers, prng: new Prng(n) });
-    for (const r of rows)
+    process.stderr.write("measuring\n");
+    const n = containers.length;
+    const rows = await measureWatch({ n, root, work: base ?? root, containers, prng: new Prng(n) });
+    for (const r of rows) {
       console.log(
-        `${r.figure} (n=${n}): ${r.oursDetail ?? ""} median ${(r.ours.value / 1000).toFixed(2)} ${r.met ? "[met]" : "[NOT met]"}`,
+        `${r.figure} (n=${n}): ${(r.ours.value / 1000).toFixed(2)} ms, ${r.oursDetail} ${r.met ? "[met]" : "[NOT met]"}`,
       );
+    }
   } finally {
-    fs.rmSync(base, { recursive: true, force: true });
+    if (base) fs.rmSync(base, { recursive: true, force: true });
   }
 }
 
