@@ -58,8 +58,18 @@ function stateTemplate(ctx: SizeContext): (id: string) => string {
   return (id) => text.split(root.containerId).join(id);
 }
 
+function benchId(i: number): string {
+  return `watchbench${String(i).padStart(54, "0")}`;
+}
+
+function removeBenchFiles(root: string): void {
+  for (let i = 0; i < CHANGES; i++)
+    fs.rmSync(path.join(root, `${benchId(i)}_sandbox:${benchId(i)}.state`), { force: true });
+}
+
 /** measureWatch returns the idle-cost and latency rows for this root. */
 export async function measureWatch(ctx: SizeContext): Promise<FigureRow[]> {
+  removeBenchFiles(ctx.root); // left by an interrupted run: they must be new
   const watch = await startWatch(ctx.root);
   try {
     // Idle: nothing changes for IDLE_MS.
@@ -89,7 +99,7 @@ export async function measureWatch(ctx: SizeContext): Promise<FigureRow[]> {
     const found: number[] = [];
     const events: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
-      const id = `watchbench${String(i).padStart(54, "0")}`;
+      const id = benchId(i);
       const file = path.join(ctx.root, `${id}_sandbox:${id}.state`);
       const written = performance.timeOrigin + performance.now();
       fs.writeFileSync(file, text(id));
@@ -104,10 +114,7 @@ export async function measureWatch(ctx: SizeContext): Promise<FigureRow[]> {
     await consumer;
     store.close();
     reader.stdin!.end();
-    for (let i = 0; i < CHANGES; i++) {
-      const id = `watchbench${String(i).padStart(54, "0")}`;
-      fs.rmSync(path.join(ctx.root, `${id}_sandbox:${id}.state`), { force: true });
-    }
+    removeBenchFiles(ctx.root);
     const sortedFound = found.sort((a, b) => a - b);
     const sortedEvents = events.sort((a, b) => a - b);
     const ms = (v: number) => ({ value: v * 1000, unit: "us" as const });
