@@ -10,4 +10,5 @@ CREATE TABLE `events` (
 	`detail` text
 );
 --> statement-breakpoint
-CREATE INDEX `events_container` ON `events` (`container_id`,`sandbox_id`);
+CREATE INDEX `events_container` ON `events` (`container_id`,`sandbox_id`);--> statement-breakpoint
+CREATE INDEX `containers_pending` ON `containers` (`container_id`,`sandbox_id`) WHERE pending = 1;

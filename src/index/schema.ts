@@ -67,6 +67,8 @@ export const containers = sqliteTable(
       t.indexedAt,
       t.status,
     ),
+    // Only the pending rows: a watcher reads them on every change, which must not cost a scan of every row.
+    index("containers_pending").on(t.containerId, t.sandboxId).where(sql`pending = 1`),
   ],
 );
 
