@@ -56,6 +56,8 @@ export class Watcher {
   readonly #vouchWatch: DirectoryWatch;
   /** Live containers by sandbox PID, to log `stopped` when that process exits. */
   readonly #byPid = new Map<number, Map<string, IdPair>>();
+  /** The PID each tracked container is under. */
+  readonly #pidOf = new Map<string, number>();
   #worker: Worker | undefined;
   #port: MessagePort | undefined;
   #wake = -1;
@@ -301,31 +303,44 @@ export class Watcher {
 
   /** #updatePids follows the rows the last drains touched: watch new sandbox PIDs, forget ended ones. */
   #updatePids(): void {
-    const before = new Set(this.#byPid.keys());
+    const addPids = new Set<number>();
+    const removePids = new Set<number>();
     const index = this.#target.index();
     for (const ids of this.#changed.splice(0)) {
-      this.#untrack(ids);
+      const gone = this.#untrack(ids);
+      if (gone !== undefined) removePids.add(gone);
       const row = index.row(ids);
-      if (row) this.#track(ids, row.status as Status | null, row.pid);
+      const added = row ? this.#track(ids, row.status as Status | null, row.pid) : undefined;
+      if (added !== undefined) addPids.add(added);
     }
-    const after = new Set(this.#byPid.keys());
-    const addPids = [...after].filter((p) => !before.has(p));
-    const removePids = [...before].filter((p) => !after.has(p));
-    if (addPids.length + removePids.length > 0) this.#send({ addPids, removePids, quiet: true });
+    for (const pid of addPids) removePids.delete(pid);
+    if (addPids.size + removePids.size > 0)
+      this.#send({ addPids: [...addPids], removePids: [...removePids], quiet: true });
   }
 
-  #track(ids: IdPair, status: Status | null, pid: number | null): void {
-    if (status === null || !LIVE_STATUSES.includes(status) || !pid || pid <= 0) return;
-    const m = this.#byPid.get(pid) ?? new Map<string, IdPair>();
-    this.#byPid.set(pid, m);
-    m.set(`${ids.containerId}\0${ids.sandboxId}`, { containerId: ids.containerId, sandboxId: ids.sandboxId });
-  }
-
-  #untrack(ids: IdPair): void {
+  /** #track records a live container under its PID; returns the PID if it is newly watched. */
+  #track(ids: IdPair, status: Status | null, pid: number | null): number | undefined {
+    if (status === null || !LIVE_STATUSES.includes(status) || !pid || pid <= 0) return undefined;
     const key = `${ids.containerId}\0${ids.sandboxId}`;
-    for (const [pid, m] of this.#byPid) {
-      if (m.delete(key) && m.size === 0) this.#byPid.delete(pid);
-    }
+    const m = this.#byPid.get(pid) ?? new Map<string, IdPair>();
+    const isNew = m.size === 0;
+    this.#byPid.set(pid, m);
+    m.set(key, { containerId: ids.containerId, sandboxId: ids.sandboxId });
+    this.#pidOf.set(key, pid);
+    return isNew ? pid : undefined;
+  }
+
+  /** #untrack forgets a container; returns its PID if no live container is left under it. */
+  #untrack(ids: IdPair): number | undefined {
+    const key = `${ids.containerId}\0${ids.sandboxId}`;
+    const pid = this.#pidOf.get(key);
+    if (pid === undefined) return undefined;
+    this.#pidOf.delete(key);
+    const m = this.#byPid.get(pid);
+    m?.delete(key);
+    if (m && m.size > 0) return undefined;
+    this.#byPid.delete(pid);
+    return pid;
   }
 
   /** #logDeaths logs `stopped` for the live containers of each exited sandbox process (once across watchers). */
@@ -339,6 +354,7 @@ export class Watcher {
             index.events.logStopped(ids.containerId, ids.sandboxId, row.status, pid);
           }
         }
+        for (const key of this.#byPid.get(pid)?.keys() ?? []) this.#pidOf.delete(key);
         this.#byPid.delete(pid);
       }
     });

@@ -46,7 +46,8 @@ class Collector {
     this.ready = new Promise((r) => {
       ready = r;
     });
-    const iterable = store.events({ ...options, signal: this.#abort.signal });
+    // From the start of the log (each test has a new root): a change made while the watcher is still starting is not missed.
+    const iterable = store.events({ since: 0, ...options, signal: this.#abort.signal });
     this.done = (async () => {
       const it = iterable[Symbol.asyncIterator]();
       const first = it.next(); // starts the watcher; the stream then waits for events
