@@ -33,6 +33,7 @@ import { measureFind, measureFindAfterSave, measureList } from "./figures/proces
 import { measureFullReconcile, measureIncrementalReconcile } from "./figures/reconcile.js";
 import { measureResolve } from "./figures/resolve.js";
 import { measureSave } from "./figures/save.js";
+import { measureWatch } from "./figures/watch.js";
 import { repoRoot } from "./fixtures.js";
 import { generateRoot } from "./generate.js";
 import { Prng } from "./prng.js";
@@ -111,6 +112,7 @@ async function measureSize(base: string, n: number, args: BenchArgs, largest: bo
       add(await measureChurn(ctx, store, CHURN_MS, resolve.oursMedianUs));
       add(await measureSave(ctx, store));
       add(...(await measureExport(ctx, store)));
+      add(...(await measureWatch(ctx)));
       // The bare writes changed files behind the index: bring it back in line for the profiles.
       await store.reconcile();
     } finally {

@@ -32,31 +32,6 @@ export class RunscIndexError extends Error {
   }
 }
 
-/** One container an ambiguous prefix could mean. */
-export interface Candidate {
-  readonly containerId: string;
-  readonly sandboxId: string;
-}
-
-/** How many candidates an ambiguity message spells out before "and N more". */
-const CANDIDATES_SHOWN = 10;
-
-export class AmbiguousIdError extends RunscIndexError {
-  readonly candidates: readonly Candidate[];
-
-  constructor(prefix: string, candidates: readonly Candidate[]) {
-    const shown = candidates.slice(0, CANDIDATES_SHOWN).map((c) => `${c.containerId} (sandbox ${c.sandboxId})`);
-    const more = candidates.length - shown.length;
-    const list = more > 0 ? `${shown.join(", ")} and ${more} more` : shown.join(", ");
-    super(
-      "ERR_AMBIGUOUS_ID",
-      `id "${prefix}" is ambiguous and could refer to ${candidates.length} containers: ${list}`,
-    );
-    this.name = "AmbiguousIdError";
-    this.candidates = candidates;
-  }
-}
-
 export class CorruptStateError extends RunscIndexError {
   readonly file: string;
   readonly reason: string;

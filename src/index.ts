@@ -1,7 +1,5 @@
 /** runsc-index: the public surface. */
 export {
-  AmbiguousIdError,
-  type Candidate,
   CorruptStateError,
   ERROR_CODES,
   type ErrorCode,
@@ -10,7 +8,8 @@ export {
   RunscIndexError,
 } from "./errors.js";
 export { dropHost, type ExportOptions, type ExportReport, type PgExporter } from "./export/pg-exporter.js";
-export type { ContainerId, SandboxId } from "./ids/id.js";
+export { AmbiguousIdError } from "./ids/ambiguous-id-error.js";
+export type { ContainerId, IdPair, IdPair as Candidate, SandboxId } from "./ids/id.js";
 export { parseContainerId, parseSandboxId } from "./ids/id.js";
 export {
   DEFAULT_QUERY_TIMEOUT_MS,
@@ -37,4 +36,16 @@ export { INDEX_DIR, type OpenStoreOptions, openStore } from "./store/open-store.
 export type { ListOptions, LoadOptions, ResolveOptions, StoreQueryOptions, UpdateFn } from "./store/options.js";
 export type { PrunedFile, PruneOptions, PruneReport } from "./store/prune.js";
 export type { Store } from "./store/store.js";
+export type {
+  CreatedEvent,
+  EventOptions,
+  GapEvent,
+  OverflowEvent,
+  RemovedEvent,
+  ResyncEvent,
+  StoppedEvent,
+  StoreEvent,
+  StoreEventType,
+  UpdatedEvent,
+} from "./watch/events.js";
 export type { Watcher, WatchOptions } from "./watch/watcher.js";

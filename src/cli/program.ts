@@ -222,14 +222,24 @@ Examples:
       await query({ ...opts, sql }, io);
     });
 
-  program
-    .command("watch")
-    .description("keep the index live (inotify) until SIGINT/SIGTERM; other processes then skip their rescans")
-    .option("--json", 'one JSON object per change: {"event":"changed"|"removed","containerId","sandboxId"}')
-    .option("--interval <ms>", "how often to drain inotify (default 20)", milliseconds)
-    .option("--export <url>", 'also keep this host\'s rows in PostgreSQL current (postgres://...; "" for PG* env)')
-    .option("--host <name>", "host name of the exported rows (default: this machine's host name)")
-    .option("--metrics <host:port>", "serve Prometheus metrics at http://<host:port>/metrics")
+  const followOptions = (cmd: Command) =>
+    cmd
+      .option("--since <seq>", "first print the logged events after this sequence number (resume)", sequence)
+      .option("--container <id>", "only events of this container (full ID)")
+      .option("--sandbox <id>", "only events of this sandbox (full ID)")
+      .option("--type <types>", `only these event types, comma-separated: ${EVENT_TYPES.join(", ")}`, eventTypes);
+
+  followOptions(
+    program
+      .command("watch")
+      .description(
+        "keep the index live (inotify) until SIGINT/SIGTERM, printing each change as an event; other processes then skip their rescans",
+      )
+      .option("--json", "one JSON object per event, as `runsc-index events`")
+      .option("--export <url>", 'also keep this host\'s rows in PostgreSQL current (postgres://...; "" for PG* env)')
+      .option("--host <name>", "host name of the exported rows (default: this machine's host name)")
+      .option("--metrics <host:port>", "serve Prometheus metrics at http://<host:port>/metrics"),
+  )
     .addHelpText(
       "after",
       `
@@ -238,13 +248,32 @@ Under systemd (Type=notify) it reports READY=1 once the first pass is done.
 Examples:
   $ runsc-index watch
   watching /run/containerd/runsc/k8s.io (stop with Ctrl-C)
-  changed 9579ebb6... (sandbox 9f447d26...)
-  $ runsc-index watch --json | jq -c 'select(.event == "removed")'
+  17 2026-12-01T01:02:03.456Z updated 9579ebb6... (sandbox 9f447d26...) running -> stopped
+  $ runsc-index watch --json --since 17 | jq -c 'select(.type == "removed")'
   $ runsc-index watch --export postgres://runsc@db.example/fleet --metrics 127.0.0.1:9464 > /dev/null`,
     )
     .action(async (_opts, cmd: Command) => {
       const { watch } = await import("./commands/watch.js");
       await watch(begin<Parameters<typeof watch>[0]>(cmd, cmd.opts().json === true), io);
+    });
+
+  followOptions(
+    program
+      .command("events")
+      .description(
+        "print each change as one JSON object a line (created, updated, removed, stopped, overflow, resync), as `podman events --format json`",
+      ),
+  )
+    .addHelpText(
+      "after",
+      `
+Example:
+  $ runsc-index events --type stopped --sandbox 9f447d26...
+  {"type":"stopped","seq":42,"time":"2026-12-01T01:02:03.456Z","containerId":"9f44...","sandboxId":"9f44...","pid":4242,"statusBefore":"running"}`,
+    )
+    .action(async (_opts, cmd: Command) => {
+      const { events } = await import("./commands/watch.js");
+      await events(begin<Parameters<typeof events>[0]>(cmd, true), io);
     });
 
   program
@@ -318,6 +347,26 @@ function positive(value: string): number {
 
 function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a whole number");
+  return Number(value);
+}
+
+const EVENT_TYPES = ["created", "updated", "removed", "stopped", "overflow", "resync", "gap"] as const;
+
+function eventTypes(value: string, previous: string[] = []): (typeof EVENT_TYPES)[number][] {
+  const out = [...previous];
+  for (const t of value.split(",")) {
+    if (!(EVENT_TYPES as readonly string[]).includes(t)) {
+      throw new InvalidArgumentError(`unknown event type "${t}" (one of ${EVENT_TYPES.join(", ")})`);
+    }
+    out.push(t);
+  }
+  return out as (typeof EVENT_TYPES)[number][];
+}
+
+function sequence(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError("expected an event sequence number");
+  }
   return Number(value);
 }
 

@@ -10,7 +10,8 @@
  */
 import os from "node:os";
 import type pg from "pg";
-import { type Candidate, RunscIndexError } from "../errors.js";
+import { RunscIndexError } from "../errors.js";
+import type { IdPair } from "../ids/id.js";
 import { EXPORT_COLUMNS, type ExportRow, exportIdentities, exportRow } from "../index/export-rows.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import type { WatchMetrics } from "../metrics/metrics.js";
@@ -54,7 +55,7 @@ const PENDING = EXPORT_COLUMNS.indexOf("pending");
 
 /** A change waiting for its commit: when it was first noted, and a number that grows on every note. */
 interface Dirty {
-  readonly ids: Candidate;
+  readonly ids: IdPair;
   readonly sinceMs: number;
   readonly seq: number;
 }
@@ -73,9 +74,9 @@ async function syncHost(
 ): Promise<Omit<ExportReport, "target" | "durationMs">> {
   const local = exportIdentities(index.db); // one snapshot; later changes arrive as dirty keys
   const remote = await hostRowIdentities(clients[0], key);
-  const changed: Candidate[] = [];
+  const changed: IdPair[] = [];
   for (const row of local) {
-    const ids = { containerId: row[0] as string, sandboxId: row[1] as string };
+    const ids = { containerId: row[0], sandboxId: row[1] } as IdPair; // IDs the index already validated
     const k = keyOf(ids);
     const there = remote.get(k);
     remote.delete(k);
@@ -202,7 +203,7 @@ export class PgExporter {
   }
 
   /** noteChange marks a container to be written (or deleted) at the next flush. */
-  noteChange(ids: Candidate): void {
+  noteChange(ids: IdPair): void {
     const k = keyOf(ids);
     const since = this.#dirty.get(k)?.sinceMs ?? Date.now();
     this.#dirty.set(k, { ids, sinceMs: since, seq: ++this.#seq });
@@ -310,7 +311,7 @@ export class PgExporter {
     const index = this.#source();
     const taken: Dirty[] = [];
     const upserts: ExportRow[] = [];
-    const deletes: Candidate[] = [];
+    const deletes: IdPair[] = [];
     for (const d of this.#dirty.values()) {
       if (taken.length >= this.#batch) break;
       const row = exportRow(index.db, d.ids);

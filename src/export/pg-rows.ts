@@ -4,7 +4,7 @@
  * parameters instead of 20 per row), upserted on the primary key.
  */
 import type pg from "pg";
-import type { Candidate } from "../errors.js";
+import type { IdPair } from "../ids/id.js";
 import { EXPORT_COLUMNS, type ExportRow, IDENTITY_COLUMNS } from "../index/export-rows.js";
 
 /** PostgreSQL array type of each EXPORT_COLUMNS entry. */
@@ -71,7 +71,7 @@ export async function writeBatch(
   client: pg.Client,
   key: HostKey,
   rows: readonly ExportRow[],
-  deletes: readonly Candidate[],
+  deletes: readonly IdPair[],
   synced = false,
 ): Promise<void> {
   const columns = EXPORT_COLUMNS.map((name, i) => rows.map((r) => pgValue(name, r[i] ?? null)));
@@ -102,15 +102,15 @@ function identityOfValues(values: readonly unknown[]): string {
 export async function hostRowIdentities(
   client: pg.Client,
   key: HostKey,
-): Promise<Map<string, { identity: string; ids: Candidate }>> {
+): Promise<Map<string, { identity: string; ids: IdPair }>> {
   const result = await client.query<unknown[]>({
     text: `SELECT container_id, sandbox_id, root = $2, ${COMPARED.join(", ")} FROM runsc_containers WHERE host = $1`,
     values: [key.host, key.root],
     rowMode: "array",
   });
-  const out = new Map<string, { identity: string; ids: Candidate }>();
+  const out = new Map<string, { identity: string; ids: IdPair }>();
   for (const r of result.rows) {
-    const ids = { containerId: r[0] as string, sandboxId: r[1] as string };
+    const ids = { containerId: r[0], sandboxId: r[1] } as IdPair; // rows we exported: IDs validated before
     // A row exported from another root counts as different: it is rewritten with ours.
     const identity = r[2] === true ? identityOfValues(r.slice(3)) : "";
     out.set(keyOf(ids), { identity, ids });
@@ -119,7 +119,7 @@ export async function hostRowIdentities(
 }
 
 /** keyOf: one string per container ("/" is in no ID). */
-export function keyOf(c: Candidate): string {
+export function keyOf(c: IdPair): string {
   return `${c.containerId}/${c.sandboxId}`;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ContainerId, SandboxId } from "./id.js";
+import type { ContainerId, IdPair, SandboxId } from "./id.js";
 import { parseIdPair } from "./id.js";
 
 /**
@@ -12,7 +12,8 @@ const LOCK_NAME = /^([A-Za-z0-9_+.-]+)_sandbox:([A-Za-z0-9_+.-]+)\.lock$/;
 
 export const STATE_SUFFIX = ".state";
 export const LOCK_SUFFIX = ".lock";
-const SEPARATOR = "_sandbox:";
+/** Between the two IDs in a file name (also spelled in SQL by sqlite-index.ts). */
+export const NAME_SEPARATOR = "_sandbox:";
 
 /**
  * Our temporary files: `.runsc-index-tmp.<pid>.<n>.<tag>`, where tag is 16
@@ -24,13 +25,8 @@ const SEPARATOR = "_sandbox:";
 export const TEMP_PREFIX = ".runsc-index-tmp.";
 const TEMP_NAME = /^\.runsc-index-tmp\.\d+\.\d+\.([0-9a-f]{16})$/;
 
-export interface FileIds {
-  readonly containerId: ContainerId;
-  readonly sandboxId: SandboxId;
-}
-
 export function baseName(containerId: ContainerId, sandboxId: SandboxId): string {
-  return `${containerId}${SEPARATOR}${sandboxId}`;
+  return `${containerId}${NAME_SEPARATOR}${sandboxId}`;
 }
 
 export function stateFileName(containerId: ContainerId, sandboxId: SandboxId): string {
@@ -41,7 +37,7 @@ export function lockFileName(containerId: ContainerId, sandboxId: SandboxId): st
   return baseName(containerId, sandboxId) + LOCK_SUFFIX;
 }
 
-function parseWith(pattern: RegExp, name: string): FileIds | undefined {
+function parseWith(pattern: RegExp, name: string): IdPair | undefined {
   const m = pattern.exec(name);
   if (!m) return undefined;
   try {
@@ -52,18 +48,18 @@ function parseWith(pattern: RegExp, name: string): FileIds | undefined {
 }
 
 /** parseStateFileName returns the IDs in a state file name, or undefined. */
-export function parseStateFileName(name: string): FileIds | undefined {
+export function parseStateFileName(name: string): IdPair | undefined {
   return name.endsWith(STATE_SUFFIX) ? parseWith(STATE_NAME, name) : undefined;
 }
 
 /** parseLockFileName returns the IDs in a lock file name, or undefined. */
-export function parseLockFileName(name: string): FileIds | undefined {
+export function parseLockFileName(name: string): IdPair | undefined {
   return name.endsWith(LOCK_SUFFIX) ? parseWith(LOCK_NAME, name) : undefined;
 }
 
 /** looksLikeStateFile: the name ends like a state file but may not parse (reported as invalid). */
 export function looksLikeStateFile(name: string): boolean {
-  return name.endsWith(STATE_SUFFIX) && name.includes(SEPARATOR);
+  return name.endsWith(STATE_SUFFIX) && name.includes(NAME_SEPARATOR);
 }
 
 export function isTempFileName(name: string): boolean {

@@ -53,14 +53,17 @@ export function parseSandboxId(id: unknown): SandboxId {
   return checkId("sandbox", id) as SandboxId;
 }
 
+/** IdPair names one container: the pair in its state file's name, `<cid>_sandbox:<sid>.state`. */
+export interface IdPair {
+  readonly containerId: ContainerId;
+  readonly sandboxId: SandboxId;
+}
+
 /**
  * parseIdPair checks both IDs and that `<cid>_sandbox:<sid>.state` fits in
  * NAME_MAX bytes (IDs are ASCII, so characters are bytes). Throws ERR_INVALID_ID.
  */
-export function parseIdPair(
-  containerId: unknown,
-  sandboxId: unknown,
-): { containerId: ContainerId; sandboxId: SandboxId } {
+export function parseIdPair(containerId: unknown, sandboxId: unknown): IdPair {
   const cid = parseContainerId(containerId);
   const sid = parseSandboxId(sandboxId);
   if (cid.length + sid.length + STATE_NAME_OVERHEAD > NAME_MAX) {

@@ -26,7 +26,7 @@ export type SqliteDatabase = Database.Database;
  * (a test checks it against drizzle-kit's journal). An index with a larger
  * number was made by a newer runsc-index.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** WAL: readers (lookups in other processes) never wait for a writer. */
 const JOURNAL_MODE = "WAL";

@@ -4,7 +4,7 @@
  * the copy. Positional arrays: cheap to read 100,000 of and to transpose
  * into column arrays.
  */
-import type { Candidate } from "../errors.js";
+import type { IdPair } from "../ids/id.js";
 import type { SqliteDatabase } from "./database.js";
 
 /** The columns of an ExportRow, in order (SQLite names, which the PostgreSQL table shares). */
@@ -78,6 +78,6 @@ export function exportIdentities(db: SqliteDatabase): ExportRow[] {
 }
 
 /** exportRow returns one container's row, or undefined when the index has none. */
-export function exportRow(db: SqliteDatabase, c: Candidate): ExportRow | undefined {
+export function exportRow(db: SqliteDatabase, c: IdPair): ExportRow | undefined {
   return statementsOf(db).one.get(c.containerId, c.sandboxId) as ExportRow | undefined;
 }

@@ -8,20 +8,22 @@ import type { SqliteDatabase } from "./database.js";
  *   line with the directory listing. While the mtime is unchanged and the sync
  *   was not "racy" (see freshness.ts) no file was created or removed since.
  * - contents_synced_at_ms: start of the last pass that stat'ed every file.
- * - watcher_pid / watcher_drained_at_ms: a live watcher and when it last
- *   drained its inotify queue; see watch/watcher.ts.
+ * - watcher:<pid>:<start ticks>:<root dev>:<root ino>: one per live watcher,
+ *   the time it last began a drain it has committed; see freshness/vouch.ts.
+ * - events_trimmed_through: the highest event seq deleted; see event-log.ts.
  */
 export type MetaKey =
   | "names_mtime_ns"
   | "names_synced_at_ns"
   | "contents_synced_at_ms"
-  | "watcher_pid"
-  | "watcher_drained_at_ms";
+  | "events_trimmed_through"
+  | `watcher:${string}`;
 
 export class MetaStore {
   readonly #get;
   readonly #set;
   readonly #delete;
+  readonly #range;
 
   constructor(db: SqliteDatabase) {
     this.#get = db.prepare("SELECT value FROM meta WHERE key = ?").pluck();
@@ -29,6 +31,7 @@ export class MetaStore {
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     );
     this.#delete = db.prepare("DELETE FROM meta WHERE key = ?");
+    this.#range = db.prepare("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key");
   }
 
   get(key: MetaKey): string | undefined {
@@ -41,6 +44,12 @@ export class MetaStore {
 
   delete(key: MetaKey): void {
     this.#delete.run(key);
+  }
+
+  /** withPrefix returns the pairs whose key starts with `prefix` (ASCII), by key. */
+  withPrefix(prefix: string): { key: string; value: string }[] {
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return this.#range.all(prefix, end) as { key: string; value: string }[];
   }
 
   all(): Record<string, string> {

@@ -1,4 +1,4 @@
-import type { Candidate } from "../errors.js";
+import type { IdPair } from "../ids/id.js";
 
 /**
  * NameIndex is what resolve needs from an index: which (container, sandbox)
@@ -8,9 +8,9 @@ import type { Candidate } from "../errors.js";
  */
 export interface NameIndex {
   /** Pairs whose container ID starts with `prefix`, at most `limit` of them. */
-  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): Candidate[];
+  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): IdPair[];
   /** Pairs whose container ID is exactly `containerId`. */
-  exact(containerId: string, sandboxId: string | undefined): Candidate[];
+  exact(containerId: string, sandboxId: string | undefined): IdPair[];
 }
 
 /** nextPrefix is the smallest string greater than every string starting with p (IDs are ASCII). */

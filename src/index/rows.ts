@@ -1,14 +1,7 @@
 import type { ContainerFields } from "../state/fields.js";
+import type { FileInfo } from "../state/file-info.js";
 import { encodeGoJson, type JsonObject } from "../state/go-json.js";
 import type { Status } from "../state/status.js";
-
-/** What a stat of a state file tells us; a change in any of it means "read again". */
-export interface FileInfo {
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-  readonly ino: number;
-}
 
 /**
  * One `containers` row as positional values in the upsert's column order.
@@ -89,15 +82,6 @@ export function annotationsText(annotations: Readonly<Record<string, string>>): 
   const keys = Object.keys(annotations).sort(compareUtf8);
   const map: JsonObject = new Map(keys.map((k) => [k, annotations[k]!]));
   return encodeGoJson(map);
-}
-
-export function fileInfoOf(st: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): FileInfo {
-  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
-}
-
-/** sameFile: a stat that matches what the index recorded when it read the file. */
-export function sameFile(st: FileInfo, row: FileInfo): boolean {
-  return st.ino === row.ino && st.mtimeMs === row.mtimeMs && st.ctimeMs === row.ctimeMs && st.size === row.size;
 }
 
 /**

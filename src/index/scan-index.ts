@@ -1,6 +1,7 @@
 import fs from "node:fs";
-import { type Candidate, RunscIndexError } from "../errors.js";
+import { RunscIndexError } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
+import type { IdPair } from "../ids/id.js";
 import { ioError } from "../native/safe-fs.js";
 import type { NameIndex } from "./name-index.js";
 
@@ -13,26 +14,26 @@ import type { NameIndex } from "./name-index.js";
 export class ScanIndex implements NameIndex {
   constructor(readonly root: string) {}
 
-  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): Candidate[] {
+  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): IdPair[] {
     return this.#matching((c) => c.containerId.startsWith(prefix), sandboxId).slice(0, limit);
   }
 
-  exact(containerId: string, sandboxId: string | undefined): Candidate[] {
+  exact(containerId: string, sandboxId: string | undefined): IdPair[] {
     return this.#matching((c) => c.containerId === containerId, sandboxId);
   }
 
   /** all lists every well-named state file, sorted. */
-  all(): Candidate[] {
+  all(): IdPair[] {
     return this.#matching(() => true, undefined);
   }
 
-  #matching(keep: (c: Candidate) => boolean, sandboxId: string | undefined): Candidate[] {
-    const out: Candidate[] = [];
+  #matching(keep: (c: IdPair) => boolean, sandboxId: string | undefined): IdPair[] {
+    const out: IdPair[] = [];
     for (const name of listRoot(this.root)) {
       const ids = parseStateFileName(name);
       if (ids && keep(ids) && (sandboxId === undefined || ids.sandboxId === sandboxId)) out.push(ids);
     }
-    return out.sort(compareCandidates);
+    return out.sort(compareIdPairs);
   }
 }
 
@@ -69,7 +70,7 @@ function rootUnreadable(root: string, e: unknown): RunscIndexError {
   return ioError("listing root", root, e);
 }
 
-export function compareCandidates(a: Candidate, b: Candidate): number {
+export function compareIdPairs(a: IdPair, b: IdPair): number {
   return cmp(a.containerId, b.containerId) || cmp(a.sandboxId, b.sandboxId);
 }
 

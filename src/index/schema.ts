@@ -67,6 +67,8 @@ export const containers = sqliteTable(
       t.indexedAt,
       t.status,
     ),
+    // Only the pending rows: a watcher reads them on every change, which must not cost a scan of every row.
+    index("containers_pending").on(t.containerId, t.sandboxId).where(sql`pending = 1`),
   ],
 );
 
@@ -79,6 +81,36 @@ export const invalidFiles = sqliteTable("invalid_files", {
   /** When it was last seen invalid. */
   seen: integer("seen").notNull(),
 });
+
+/**
+ * The event log: one row per change a runsc-index process observed (see
+ * src/index/event-log.ts). Bounded: the oldest rows beyond the last 100,000
+ * are deleted. `seq` is never reused (AUTOINCREMENT).
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    /** Sequence number, increasing; `events --since SEQ` resumes after it. */
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    /** When the change was observed. */
+    atMs: integer("at_ms").notNull(),
+    /** created, updated, removed, stopped, overflow or resync. */
+    type: text("type").notNull(),
+    /** The container's ID; NULL for overflow and resync. */
+    containerId: text("container_id"),
+    /** The container's sandbox ID; NULL for overflow and resync. */
+    sandboxId: text("sandbox_id"),
+    /** Stored status before the change (updated, removed, stopped). */
+    statusBefore: text("status_before"),
+    /** Stored status after the change (created, updated). */
+    statusAfter: text("status_after"),
+    /** Sandbox process ID as stored (stopped: the process that died). */
+    pid: integer("pid"),
+    /** resync: JSON counts of the differences the rescan found. */
+    detail: text("detail"),
+  },
+  (t) => [index("events_container").on(t.containerId, t.sandboxId)],
+);
 
 /** Sync metadata: key/value pairs described in src/index/meta.ts. */
 export const meta = sqliteTable("meta", {

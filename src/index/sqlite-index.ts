@@ -5,12 +5,15 @@
  * Never run ANALYZE here: STAT4 makes every bound range query re-prepare.
  */
 import type Database from "better-sqlite3";
-import type { Candidate } from "../errors.js";
-import { parseStateFileName } from "../ids/file-names.js";
+import { RACY_MS } from "../freshness/racy.js";
+import { NAME_SEPARATOR, parseStateFileName } from "../ids/file-names.js";
+import type { IdPair } from "../ids/id.js";
+import type { FileInfo } from "../state/file-info.js";
 import type { SqliteDatabase } from "./database.js";
+import { EventLog, isStaleRead } from "./event-log.js";
 import { MetaStore } from "./meta.js";
 import { type NameIndex, nextPrefix } from "./name-index.js";
-import type { ContainerRow, FileInfo, RowValues } from "./rows.js";
+import type { ContainerRow, RowValues } from "./rows.js";
 
 /**
  * A row's file metadata as the reconciler compares it with a stat: one flat
@@ -29,8 +32,8 @@ export type FileRow = readonly [
   mustRead: number,
 ];
 
-/** candidateOfRow: the IDs are not fetched per row (a pass does not need them), but the name holds them. */
-export function candidateOfRow(r: FileRow): Candidate {
+/** idPairOfRow: the IDs are not fetched per row (a pass does not need them), but the name holds them. */
+export function idPairOfRow(r: FileRow): IdPair {
   return parseStateFileName(r[0])!;
 }
 
@@ -44,13 +47,6 @@ export function fileInfoOfRow(r: FileRow): FileInfo | null {
   return size === null || mtimeMs === null || ctimeMs === null || ino === null ? null : { size, mtimeMs, ctimeMs, ino };
 }
 
-/**
- * A read within this many ms of a file's mtime may have missed a same-size
- * rewrite in the same clock tick (mtimes come from a coarse clock): such rows
- * are read again by the next pass, as git treats "racily clean" entries.
- */
-export const RACY_MS = 20;
-
 export interface RowFilter {
   readonly sandboxId?: string | undefined;
 }
@@ -62,52 +58,63 @@ const ROW_COLUMNS = `container_id AS containerId, sandbox_id AS sandboxId, statu
 export class SqliteIndex implements NameIndex {
   readonly db: SqliteDatabase;
   readonly meta: MetaStore;
+  /** The event log, written in the same transaction as the row changes it records. */
+  readonly events: EventLog;
   readonly #s;
 
   constructor(db: SqliteDatabase) {
     this.db = db;
     this.meta = new MetaStore(db);
+    this.events = new EventLog(db, this.meta);
     this.#s = prepareStatements(db);
   }
 
-  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): Candidate[] {
+  withPrefix(prefix: string, sandboxId: string | undefined, limit: number): IdPair[] {
     const end = nextPrefix(prefix);
     return (
       sandboxId === undefined
         ? this.#s.range.all(prefix, end, limit)
         : this.#s.rangeInSandbox.all(prefix, end, sandboxId, limit)
-    ) as Candidate[];
+    ) as IdPair[];
   }
 
-  exact(containerId: string, sandboxId: string | undefined): Candidate[] {
+  exact(containerId: string, sandboxId: string | undefined): IdPair[] {
     return (
       sandboxId === undefined ? this.#s.exact.all(containerId) : this.#s.exactInSandbox.all(containerId, sandboxId)
-    ) as Candidate[];
+    ) as IdPair[];
   }
 
-  /** upsert writes a row read from its file (pending cleared). */
+  /** upsert writes a row read from its file (pending cleared), logging `created`/`updated` for a new file version. */
   upsert(row: RowValues): void {
+    const prior = this.events.priorOf(row[0], row[1]);
+    if (isStaleRead(prior, row)) return;
     this.#s.upsert.run(row);
+    this.events.logFileVersion(prior, row);
   }
 
   /** noteInvalid keeps a row for a file that exists but cannot be read (status NULL); invalid_files says why. */
-  noteInvalid(c: Candidate, file: FileInfo | undefined): void {
+  noteInvalid(c: IdPair, file: FileInfo | undefined): void {
     this.#s.noteInvalid.run({
       containerId: c.containerId,
       sandboxId: c.sandboxId,
-      isRoot: c.containerId === c.sandboxId ? 1 : 0,
+      isRoot: (c.containerId as string) === c.sandboxId ? 1 : 0,
       ...(file ? fileParams(file) : { fileSize: null, fileMtimeMs: null, fileCtimeMs: null, fileIno: null }),
       indexedAt: Date.now(),
     });
   }
 
   /** notePending records that a file exists (or changed) whose content is not read yet. */
-  notePending(c: Candidate): void {
-    this.#s.notePending.run(c.containerId, c.sandboxId, c.containerId === c.sandboxId ? 1 : 0);
+  notePending(c: IdPair): void {
+    this.#s.notePending.run(c.containerId, c.sandboxId, (c.containerId as string) === c.sandboxId ? 1 : 0);
   }
 
-  remove(c: Candidate): boolean {
-    return this.#s.remove.run(c.containerId, c.sandboxId).changes > 0;
+  /** remove deletes a row, logging `removed` if it held a file version. Returns whether a row existed. */
+  remove(c: IdPair): boolean {
+    const prior = this.events.priorOf(c.containerId, c.sandboxId);
+    if (prior === undefined) return false;
+    this.#s.remove.run(c.containerId, c.sandboxId);
+    this.events.logRemoval(prior, c.containerId, c.sandboxId);
+    return true;
   }
 
   /** indexedFiles maps each row's state-file name to its file metadata, for diffing with a directory scan. */
@@ -118,23 +125,23 @@ export class SqliteIndex implements NameIndex {
     return out;
   }
 
-  has(c: Candidate): boolean {
+  has(c: IdPair): boolean {
     return this.#s.has.get(c.containerId, c.sandboxId) !== undefined;
   }
 
-  indexedFile(c: Candidate): FileRow | undefined {
+  indexedFile(c: IdPair): FileRow | undefined {
     return this.#s.fileOf.raw().get(c.containerId, c.sandboxId) as FileRow | undefined;
   }
 
-  pendingNames(): Candidate[] {
-    return this.#s.pending.all() as Candidate[];
+  pendingNames(): IdPair[] {
+    return this.#s.pending.all() as IdPair[];
   }
 
   rows(filter: RowFilter = {}): ContainerRow[] {
     return this.#s.rows.all({ sandboxId: filter.sandboxId ?? null }) as ContainerRow[];
   }
 
-  row(c: Candidate): ContainerRow | undefined {
+  row(c: IdPair): ContainerRow | undefined {
     return this.#s.row.get(c.containerId, c.sandboxId) as ContainerRow | undefined;
   }
 
@@ -176,7 +183,7 @@ function fileParams(file: FileInfo) {
 function prepareStatements(db: Database.Database) {
   const rangeSql =
     "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id >= ? AND container_id < ?";
-  const fileSql = `SELECT container_id || '_sandbox:' || sandbox_id || '.state', file_size,
+  const fileSql = `SELECT container_id || '${NAME_SEPARATOR}' || sandbox_id || '.state', file_size,
     file_mtime_ms, file_ctime_ms, file_ino, pending,
     pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
     FROM containers`;

@@ -25,8 +25,15 @@ export class WatchMetrics {
   readonly #exportErrors;
   readonly #exportUp;
 
-  /** source gives the index to count from (the store may replace it after repairing a corrupt one). */
-  constructor(source: () => SqliteIndex) {
+  #source: (() => SqliteIndex) | undefined;
+
+  /** attach gives the index to count from (the watcher does; the store may replace it after repairing a corrupt one). */
+  attach(source: () => SqliteIndex): void {
+    this.#source = source;
+  }
+
+  constructor() {
+    const source = () => this.#source?.();
     const registers = [this.registry];
     const self = this;
     new Gauge({
@@ -54,7 +61,8 @@ export class WatchMetrics {
       help: "State files that could not be indexed (see runsc-index doctor).",
       registers,
       collect() {
-        this.set(source().invalidFiles().length);
+        const index = source();
+        if (index !== undefined) this.set(index.invalidFiles().length);
       },
     });
     new Gauge({
@@ -67,7 +75,7 @@ export class WatchMetrics {
     });
     this.#events = new Counter({
       name: "runsc_index_events_total",
-      help: "State-file events applied to the index, by type (changed: appeared or changed; removed).",
+      help: "Events logged in the index while this watcher ran, by type (created, updated, removed, stopped, overflow, resync).",
       labelNames: ["type"],
       registers,
     });
@@ -125,7 +133,8 @@ export class WatchMetrics {
     this.#reconcile.observe({ kind: "initial" }, durationMs / 1000);
   }
 
-  changed(type: "changed" | "removed"): void {
+  /** logged counts an event of the index's log (created, updated, removed, stopped, overflow, resync). */
+  logged(type: string): void {
     this.#events.inc({ type });
   }
 
@@ -163,8 +172,9 @@ const STATUS_SQL = `SELECT CASE WHEN pending THEN 'pending' WHEN status IS NULL 
 const NAMESPACE_SQL =
   "SELECT coalesce(pod_namespace, ''), count(*) FROM containers WHERE status IS NOT NULL AND NOT pending GROUP BY 1";
 
-function countBy(index: SqliteIndex, sql: string): [string, number][] {
-  return index.db.prepare(sql).raw().all() as [string, number][];
+/** countBy: [label, count] rows; none before a watcher attached an index. */
+function countBy(index: SqliteIndex | undefined, sql: string): [string, number][] {
+  return index === undefined ? [] : (index.db.prepare(sql).raw().all() as [string, number][]);
 }
 
 export interface MetricsServer {

@@ -63,6 +63,9 @@ export const LOCK_UN = 8;
 
 export const EINTR = 4;
 export const EAGAIN = 11; // == EWOULDBLOCK on Linux
+export const ESRCH = 3;
+export const EMFILE = 24;
+export const ENOSPC = 28;
 
 export const IN_NONBLOCK = 0o4000;
 export const IN_CLOEXEC = 0o2000000;
@@ -211,4 +214,52 @@ export function sendUnixDatagram(address: string, message: string): number {
   } finally {
     closeFd(fd.result);
   }
+}
+
+// --- Watching processes and waking a poller: pidfd_open(2), poll(2), eventfd(2). ---
+// A block of its own, bound on first use by the watcher's poll thread.
+
+interface PollLibc {
+  readonly syscall3: Fn;
+  readonly eventfd: Fn;
+}
+
+let pollBound: PollLibc | undefined;
+
+function pollLibc(): PollLibc {
+  if (pollBound !== undefined) return pollBound;
+  const lib = libc().koffi.load("libc.so.6");
+  pollBound = {
+    syscall3: lib.func("long syscall(long number, long a, long b)"),
+    eventfd: lib.func("int eventfd(unsigned int initval, int flags)"),
+  };
+  return pollBound;
+}
+
+const SYS_PIDFD_OPEN = 434; // x86-64 and arm64 alike
+/** struct pollfd: int fd; short events; short revents. */
+export const POLLFD_BYTES = 8;
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+
+/** pidfdOpen returns a pidfd (readable once the process exits), or -1 with ESRCH when it is gone. */
+export function pidfdOpen(pid: number): SyscallResult {
+  return call(() => Number(pollLibc().syscall3(SYS_PIDFD_OPEN, pid, 0)));
+}
+
+/** pollFds is poll(2) on a buffer of struct pollfd; blocks (timeout -1) until one is ready. */
+export function pollFds(fds: Buffer, count: number, timeoutMs: number): SyscallResult {
+  return call(() => libc().poll(fds, count, timeoutMs) as number);
+}
+
+/** eventfdCreate returns a non-blocking eventfd: a counter another thread writes to wake a poll. */
+export function eventfdCreate(): SyscallResult {
+  return call(() => pollLibc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) as number);
+}
+
+const ONE = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+
+/** eventfdSignal adds 1 to an eventfd, waking whoever polls it. */
+export function eventfdSignal(fd: number): SyscallResult {
+  return call(() => Number(libc().write(fd, ONE, 8)));
 }

@@ -1,9 +1,9 @@
 import path from "node:path";
 import { CorruptStateError } from "../errors.js";
-import type { FileIds } from "../ids/file-names.js";
+import type { IdPair } from "../ids/id.js";
 import { type RowValues, rowValues } from "../index/rows.js";
 import { indexFields } from "../state/index-fields.js";
-import { readStateFile } from "../store/state-files.js";
+import { readStateFile } from "../state/state-files.js";
 
 /** What reading one state file gave: a row, a reason it is invalid, or nothing (it vanished). */
 export type ReadResult =
@@ -23,7 +23,7 @@ export type ReadResult =
  * invalid files under the lock before believing them. The IDs inside must
  * match the file name.
  */
-export function readIndexRow(root: string, name: string, ids: FileIds, withState: boolean): ReadResult {
+export function readIndexRow(root: string, name: string, ids: IdPair, withState: boolean): ReadResult {
   try {
     const file = readStateFile(path.join(root, name));
     if (file === undefined) return { kind: "gone", name };

@@ -7,12 +7,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
-import { type FileIds, lockFileName, looksLikeStateFile, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
-import { fileInfoOf } from "../index/rows.js";
+import { RACY_MS, recordSync, stampDirectory, stateFileExists } from "../freshness/racy.js";
+import { lockFileName, looksLikeStateFile, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
+import type { IdPair } from "../ids/id.js";
 import { listRootAsync } from "../index/scan-index.js";
-import { candidateOfRow, type FileRow, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
+import { type FileRow, idPairOfRow, type SqliteIndex } from "../index/sqlite-index.js";
 import { acquireLock } from "../lock/flock.js";
-import { recordSync, stampDirectory, stateFileExists } from "../store/freshness.js";
+import { fileInfoOf } from "../state/file-info.js";
 import { type ReadResult, readIndexRow } from "./read-state.js";
 import { type StatTable, statInWorkers } from "./stat-pool.js";
 import { readInWorkers } from "./worker-pool.js";
@@ -71,11 +72,11 @@ export async function reconcile(
   index.write(() => {
     // Every row is listed and none vanished: nothing to remove (the common case, and no 100k-entry set).
     const gone = known === indexed.size && vanished.size === 0 ? [] : goneRows(root, names, indexed, vanished);
-    for (const row of gone) index.remove(candidateOfRow(row));
+    for (const row of gone) index.remove(idPairOfRow(row));
     counts.removed += gone.length;
     for (const [name, reason] of invalid) index.recordInvalid(name, reason);
     index.keepOnlyInvalid(new Set(invalid.keys()));
-    recordSync(index, stamp);
+    recordSync(index.meta, stamp);
     index.meta.set("contents_synced_at_ms", stamp.readAtNs / 1_000_000n);
   });
   options.onProgress?.(names.length, names.length);
@@ -281,6 +282,8 @@ function makeApplier(
       invalid.delete(r.name);
     } else if (r.kind === "gone") {
       const ids = parseStateFileName(r.name);
+      // Created again after our read found it missing (its writer indexed it): keep the row.
+      if (stateFileExists(root, r.name)) return;
       if (ids && index.remove(ids) && indexed.has(r.name)) counts.removed++;
     } else {
       const ids = parseStateFileName(r.name);
@@ -319,7 +322,7 @@ function makeApplier(
  * so a writer's in-place write is complete. With no lock file there is no
  * writer (runsc holds the lock for every write): the read stands.
  */
-async function readUnderLock(root: string, name: string, ids: FileIds, options: ReconcileOptions): Promise<ReadResult> {
+async function readUnderLock(root: string, name: string, ids: IdPair, options: ReconcileOptions): Promise<ReadResult> {
   const lockPath = path.join(root, lockFileName(ids.containerId, ids.sandboxId));
   let lock: Awaited<ReturnType<typeof acquireLock>> | undefined;
   try {

@@ -1,6 +1,6 @@
 import os from "node:os";
 import type { Worker } from "node:worker_threads";
-import type { FileInfo } from "../index/rows.js";
+import type { FileInfo } from "../state/file-info.js";
 import { STAT_FIELDS, type StatRequest } from "./stat-worker.js";
 import { spawnWorker } from "./worker-pool.js";
 

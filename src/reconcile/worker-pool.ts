@@ -1,5 +1,5 @@
 import os from "node:os";
-import { Worker } from "node:worker_threads";
+import { Worker, type WorkerOptions } from "node:worker_threads";
 import type { ParseRequest } from "./parse-worker.js";
 import type { ReadResult } from "./read-state.js";
 
@@ -70,13 +70,18 @@ const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 
  * Under the TypeScript sources (tests run them through tsx or vite) the
  * worker is a .ts file: it registers tsx's loader first, since Node 20 does
  * not pass `--import` on to worker threads. The built package runs plain .js.
+ * `base` is the URL of a module beside the worker (default: this folder).
  */
-export function spawnWorker(name = "parse-worker"): Worker {
-  if (!import.meta.url.endsWith(".ts")) {
-    return new Worker(new URL(`./${name}.js`, import.meta.url), { resourceLimits: RESOURCE_LIMITS });
+export function spawnWorker(
+  name = "parse-worker",
+  base: string = import.meta.url,
+  data: Pick<WorkerOptions, "workerData" | "transferList"> = {},
+): Worker {
+  if (!base.endsWith(".ts")) {
+    return new Worker(new URL(`./${name}.js`, base), { resourceLimits: RESOURCE_LIMITS, ...data });
   }
-  const worker = new URL(`./${name}.ts`, import.meta.url).href;
+  const worker = new URL(`./${name}.ts`, base).href;
   const tsx = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(worker)}); })`;
-  return new Worker(boot, { eval: true, resourceLimits: RESOURCE_LIMITS });
+  return new Worker(boot, { eval: true, resourceLimits: RESOURCE_LIMITS, ...data });
 }

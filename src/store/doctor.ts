@@ -6,13 +6,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Candidate } from "../errors.js";
+import { registeredWatchers } from "../freshness/vouch.js";
 import { parseLockFileName, tempTagOf } from "../ids/file-names.js";
+import type { IdPair } from "../ids/id.js";
+import { isCorruption } from "../index/open-index.js";
 import { listRoot, ScanIndex } from "../index/scan-index.js";
-import { candidateOfRow, type SqliteIndex } from "../index/sqlite-index.js";
+import { idPairOfRow, type SqliteIndex } from "../index/sqlite-index.js";
 import { kindOf } from "../native/safe-fs.js";
-import { isAlive } from "../watch/vouch.js";
-import type { Store } from "./store.js";
 
 export interface DoctorReport {
   readonly ok: boolean;
@@ -33,21 +33,31 @@ export interface DoctorReport {
   readonly invalidFiles: readonly { readonly name: string; readonly reason: string }[];
   /** Entries named like a lock or temporary file that are not regular files (planted: runsc makes none). */
   readonly specialFiles: readonly { readonly name: string; readonly reason: string }[];
+  /** A registered watcher (a trusted one first): alive means its PID still runs with the start time it registered. */
   readonly watcher: { readonly pid: number; readonly alive: boolean; readonly drainedAtMs: number } | null;
   readonly problems: readonly string[];
 }
 
-export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorReport> {
-  const integrity = (index.db.pragma("integrity_check") as { integrity_check: string }[])
-    .map((r) => r.integrity_check)
-    .slice(0, 5)
-    .join("; ");
-  const scan = new ScanIndex(store.root);
-  const driftBefore = drift(scan.all(), [...index.indexedFiles().values()].map(candidateOfRow));
-  await store.reconcile();
-  const driftAfter = drift(scan.all(), [...index.indexedFiles().values()].map(candidateOfRow));
+/**
+ * doctor builds the report. `index` is asked again after `reconcile`, which
+ * may have found the index corrupt and rebuilt it: counts and files then come
+ * from the rebuilt index, integrity from the one found.
+ */
+export async function doctor(
+  root: string,
+  indexPath: string,
+  indexInUse: () => SqliteIndex,
+  reconcile: () => Promise<unknown>,
+): Promise<DoctorReport> {
+  const found = indexInUse();
+  const integrity = integrityOf(found);
+  const scan = new ScanIndex(root);
+  const driftBefore = driftOf(scan, found);
+  await reconcile();
+  const index = indexInUse();
+  const driftAfter = drift(scan.all(), [...index.indexedFiles().values()].map(idPairOfRow));
   const invalidFiles = index.invalidFiles().map(({ name, reason }) => ({ name, reason }));
-  const specialFiles = specialFilesIn(store.root);
+  const specialFiles = specialFilesIn(root);
   const problems: string[] = [];
   if (integrity !== "ok") problems.push(`index integrity check failed: ${integrity}`);
   if (driftAfter.missing + driftAfter.extra > 0) {
@@ -59,8 +69,8 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
   for (const f of specialFiles) problems.push(`special file "${f.name}": ${f.reason}`);
   return {
     ok: problems.length === 0,
-    root: store.root,
-    index: store.indexPath,
+    root,
+    index: indexPath,
     integrity,
     driftBefore,
     driftAfter,
@@ -72,7 +82,7 @@ export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorRe
     },
     invalidFiles,
     specialFiles,
-    watcher: watcherOf(index),
+    watcher: watcherOf(index, root),
     problems,
   };
 }
@@ -88,8 +98,33 @@ function specialFilesIn(root: string): { name: string; reason: string }[] {
   return out;
 }
 
-function drift(onDisk: Candidate[], rows: Candidate[]): { missing: number; extra: number } {
-  const key = (c: Candidate) => `${c.containerId}\0${c.sandboxId}`;
+/** integrityOf runs PRAGMA integrity_check: "ok", SQLite's first messages, or the error that stopped it. */
+function integrityOf(index: SqliteIndex): string {
+  try {
+    return (index.db.pragma("integrity_check") as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .slice(0, 5)
+      .join("; ");
+  } catch (e) {
+    if (!isCorruption(e)) throw e;
+    return (e as Error).message;
+  }
+}
+
+/** driftOf compares the index with the directory; an index too damaged to read lacks every file. */
+function driftOf(scan: ScanIndex, index: SqliteIndex): { missing: number; extra: number } {
+  let rows: IdPair[];
+  try {
+    rows = [...index.indexedFiles().values()].map(idPairOfRow);
+  } catch (e) {
+    if (!isCorruption(e)) throw e;
+    rows = [];
+  }
+  return drift(scan.all(), rows);
+}
+
+function drift(onDisk: IdPair[], rows: IdPair[]): { missing: number; extra: number } {
+  const key = (c: IdPair) => `${c.containerId}\0${c.sandboxId}`;
   const disk = new Set(onDisk.map(key));
   const indexed = new Set(rows.map(key));
   let missing = 0;
@@ -99,8 +134,7 @@ function drift(onDisk: Candidate[], rows: Candidate[]): { missing: number; extra
   return { missing, extra };
 }
 
-function watcherOf(index: SqliteIndex): DoctorReport["watcher"] {
-  const pid = Number(index.meta.get("watcher_pid"));
-  if (!pid) return null;
-  return { pid, alive: isAlive(pid), drainedAtMs: Number(index.meta.get("watcher_drained_at_ms") ?? 0) };
+function watcherOf(index: SqliteIndex, root: string): DoctorReport["watcher"] {
+  const [w] = registeredWatchers(index.meta, root).sort((a, b) => Number(b.trusted) - Number(a.trusted));
+  return w ? { pid: w.pid, alive: w.trusted, drainedAtMs: w.drainedAtMs } : null;
 }

@@ -1,4 +1,6 @@
-import { AmbiguousIdError, type Candidate, notFound } from "../errors.js";
+import { notFound } from "../errors.js";
+import { AmbiguousIdError } from "../ids/ambiguous-id-error.js";
+import type { IdPair } from "../ids/id.js";
 import type { NameIndex } from "../index/name-index.js";
 
 /** Candidates fetched for an ambiguity error; the error says "and N more" past its list. */
@@ -12,7 +14,7 @@ const MAX_CANDIDATES = 100_000;
  * Throws ERR_NOT_FOUND or ERR_AMBIGUOUS_ID (with every candidate).
  * Precondition: prefix and sandboxId were validated (parsePrefix, parseSandboxId).
  */
-export function resolveIn(index: NameIndex, prefix: string, sandboxId?: string): Candidate {
+export function resolveIn(index: NameIndex, prefix: string, sandboxId?: string): IdPair {
   const firstTwo = index.withPrefix(prefix, sandboxId, 2);
   if (firstTwo.length === 1) return firstTwo[0]!;
   if (firstTwo.length === 0) throw notFound(prefix);

@@ -9,17 +9,20 @@
 // `runsc-index find` must not pay for loading them.
 import fs from "node:fs";
 import path from "node:path";
-import { type Candidate, CorruptStateError, notFound, RunscIndexError } from "../errors.js";
+import { CorruptStateError, notFound, RunscIndexError } from "../errors.js";
 import type { ExportOptions, ExportReport } from "../export/pg-exporter.js";
-import { lockFileName, parseStateFileName, stateFileName } from "../ids/file-names.js";
+import { Freshness } from "../freshness/freshness.js";
+import { parseStateFileName, stateFileName } from "../ids/file-names.js";
 import {
   type ContainerId,
+  type IdPair,
   parseContainerId,
   parseIdPair,
   parsePrefix,
   parseSandboxId,
   type SandboxId,
 } from "../ids/id.js";
+import { RootDir } from "../ids/root-dir.js";
 import type { NameIndex } from "../index/name-index.js";
 import { isCorruption, openMemoryIndex, recreateIndex } from "../index/open-index.js";
 import { type QueryRows, QueryRunner } from "../index/query-runner.js";
@@ -33,12 +36,19 @@ import type { HeldLock } from "../lock/held-lock.js";
 import { ioError } from "../native/safe-fs.js";
 import type { ReconcileOptions, ReconcileReport } from "../reconcile/reconcile.js";
 import { StateDocument } from "../state/document.js";
+import {
+  controlSocketPathIn,
+  readStateFile,
+  regularStateFile,
+  removeLockFileLocked,
+  removeStateLocked,
+  writeStateLocked,
+} from "../state/state-files.js";
 import type { Status } from "../state/status.js";
-import type { Watcher, WatchOptions } from "../watch/watcher.js";
+import type { EventOptions, StoreEvent } from "../watch/events.js";
+import type { Watcher, WatchOptions, WatchTarget } from "../watch/watcher.js";
 import { type Container, type ContainerSummary, containerOf, summarize } from "./container.js";
-import { ContentFreshness } from "./content-freshness.js";
 import type { DoctorReport } from "./doctor.js";
-import { NameTracker } from "./freshness.js";
 import type {
   ListOptions,
   LoadOptions,
@@ -49,14 +59,6 @@ import type {
 } from "./options.js";
 import type { PruneOptions, PruneReport } from "./prune.js";
 import { resolveIn } from "./resolve.js";
-import {
-  controlSocketPathIn,
-  readStateFile,
-  regularStateFile,
-  removeLockFileLocked,
-  removeStateLocked,
-  writeStateLocked,
-} from "./state-files.js";
 
 /** Go's sort.Strings order: by UTF-8 bytes (file names here are ASCII, where UTF-16 order is the same). */
 function compareBytes(a: string, b: string): number {
@@ -66,34 +68,31 @@ function compareBytes(a: string, b: string): number {
 /** The cache for containers returned unchecked (create, update): no check runs, nothing to close. */
 const UNCHECKED = new LivenessCache();
 
-/** Past the 20 ms racy window of freshness.ts, with a margin for a coarse clock. */
-const SETTLE_DELAY_MS = 30;
-
 export class Store {
   readonly root: string;
   readonly indexPath: string;
+  readonly #dir: RootDir;
   readonly #settings: StoreSettings;
   #index!: SqliteIndex;
-  #names!: NameTracker;
-  #contents!: ContentFreshness;
+  #freshness!: Freshness;
   #queries: QueryRunner | undefined;
-  #settleTimer: NodeJS.Timeout | undefined;
+  /** Watchers started by watch() or events(), stopped by close(). */
+  readonly #watchers = new Set<Watcher>();
   #closed = false;
 
   constructor(settings: StoreSettings, index: SqliteIndex) {
     this.root = settings.root;
     this.indexPath = settings.indexPath;
+    this.#dir = new RootDir(settings.root);
     this.#settings = settings;
     this.#attach(index);
   }
 
   #attach(index: SqliteIndex): void {
-    const onChange = this.#names?.onChange;
     this.#index = index;
-    this.#names = new NameTracker(this.root, index, this.#settings.inotify);
-    this.#names.onChange = onChange;
-    const dirtyMarkerDir = this.#settings.memoryIndex ? undefined : path.dirname(this.indexPath);
-    this.#contents = new ContentFreshness(this.root, dirtyMarkerDir, index, this.#names);
+    // An index in memory has no directory: no dirty marker, no vouching (no other process sees it).
+    const indexDir = this.#settings.memoryIndex ? undefined : path.dirname(this.indexPath);
+    this.#freshness = new Freshness(this.#dir, this.indexPath, indexDir, index, this.#settings.inotify);
   }
 
   /** An index found corrupt in use is recreated (then rebuilt from the files) and the call tried once more. */
@@ -118,7 +117,7 @@ export class Store {
   }
 
   #recreateIndex(): void {
-    this.#names.close();
+    this.#freshness.close();
     // Its connection is to the deleted file.
     this.#queries?.close();
     this.#queries = undefined;
@@ -128,27 +127,15 @@ export class Store {
     );
   }
 
-  /** index is the SQLite index behind this store (for the watcher and doctor). */
-  get index(): SqliteIndex {
-    return this.#index;
-  }
-
-  get names(): NameTracker {
-    return this.#names;
-  }
-
   /**
    * resolve returns the one container a prefix names; an exact ID wins.
    * Throws ERR_INVALID_ID (before any file is touched), ERR_NOT_FOUND,
    * ERR_AMBIGUOUS_ID (every candidate).
    */
-  resolve(prefix: string, options: ResolveOptions = {}): { containerId: ContainerId; sandboxId: SandboxId } {
+  resolve(prefix: string, options: ResolveOptions = {}): IdPair {
     const p = parsePrefix(prefix);
     const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
-    return this.#repairing(() => resolveIn(this.#nameIndex(), p, sandbox)) as {
-      containerId: ContainerId;
-      sandboxId: SandboxId;
-    };
+    return this.#repairing(() => resolveIn(this.#nameIndex(), p, sandbox));
   }
 
   /**
@@ -223,7 +210,7 @@ export class Store {
     return new LivenessCache({
       strict: options.strict,
       controlSocketPath: (containerId, sandboxId) =>
-        controlSocketPathIn(path.join(this.root, stateFileName(containerId as ContainerId, sandboxId as SandboxId))),
+        controlSocketPathIn(this.#dir.statePath({ containerId, sandboxId } as IdPair)),
     });
   }
 
@@ -323,9 +310,8 @@ export class Store {
     const ids = this.#pick(id, options);
     await this.#withLock(ids, undefined, (lock) => {
       const existed = removeStateLocked(lock, this.#statePath(ids));
-      this.#contents.writeThrough(() => this.#index.remove(ids));
+      this.#freshness.writeThrough(() => this.#index.remove(ids));
       removeLockFileLocked(lock);
-      this.#settleSoon();
       if (!existed) throw notFound(ids.containerId);
     });
   }
@@ -334,13 +320,11 @@ export class Store {
   async reconcile(options: Omit<ReconcileOptions, "lockTimeoutMs"> = {}): Promise<ReconcileReport> {
     this.#open();
     const { reconcile } = await import("../reconcile/reconcile.js");
-    return this.#repairingAsync(async () => {
-      this.#names.watchOnly();
-      const generation = this.#names.generation;
-      const report = await reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() });
-      this.#contents.noteFullPass(generation);
-      return report;
-    });
+    return this.#repairingAsync(() =>
+      this.#freshness.fullPass(() =>
+        reconcile(this.root, this.#index, { ...options, lockTimeoutMs: this.#lockTimeoutMs() }),
+      ),
+    );
   }
 
   /**
@@ -397,11 +381,45 @@ export class Store {
     await this.#freshContents(true);
   }
 
-  /** watch keeps the index live until the watcher is stopped; see watch/watcher.ts. */
+  /**
+   * watch keeps the index live and logs every change as an event until the
+   * watcher is stopped (or the store closed); see watch/watcher.ts. Throws
+   * ERR_IO when inotify cannot watch the root (naming the limit to raise).
+   */
   async watch(options: WatchOptions = {}): Promise<Watcher> {
     this.#open();
     const { Watcher } = await import("../watch/watcher.js");
-    return Watcher.start(this, options);
+    const watcher = await Watcher.start(this.#watchTarget(), options);
+    this.#watchers.add(watcher);
+    void watcher.done.catch(() => {}).finally(() => this.#watchers.delete(watcher));
+    return watcher;
+  }
+
+  /**
+   * events returns the event log as an async iterable: events after `since`
+   * (default: from now on), then each new one as it is logged, until `signal`
+   * aborts or the store closes. Unless `watch` is false it runs a watcher so
+   * changes by runsc and plain writes are logged too. See watch/events.ts.
+   */
+  events(options: EventOptions = {}): AsyncIterable<StoreEvent> {
+    this.#open();
+    const store = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const { eventStream } = await import("../watch/events.js");
+        const watcher = options.watch === false ? undefined : await store.watch();
+        try {
+          yield* eventStream(
+            () => store.#index,
+            store.indexPath,
+            options,
+            () => store.#closed,
+          );
+        } finally {
+          await watcher?.stop();
+        }
+      },
+    };
   }
 
   /**
@@ -427,15 +445,22 @@ export class Store {
   async doctor(): Promise<DoctorReport> {
     this.#open();
     const { doctor } = await import("./doctor.js");
-    return doctor(this, this.#index);
+    // The reconcile inside may find the index corrupt and rebuild it: doctor reads the index in use after it.
+    return doctor(
+      this.root,
+      this.indexPath,
+      () => this.#index,
+      () => this.reconcile(),
+    );
   }
 
-  /** close releases the index and the inotify watch. Idempotent. */
+  /** close stops this store's watchers and releases the index and the inotify watch. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#settleTimer);
-    this.#names.close();
+    for (const w of this.#watchers) w.halt();
+    this.#watchers.clear();
+    this.#freshness.close();
     this.#queries?.close();
     this.#index.db.close();
   }
@@ -448,18 +473,30 @@ export class Store {
 
   #fresh(): void {
     this.#open();
-    this.#names.ensureFresh();
+    this.#freshness.names();
   }
 
   /** #nameIndex: the index when it is current, else (it could not be written) runsc's directory scan. */
   #nameIndex(): NameIndex {
     this.#open();
-    return this.#names.ensureFresh() ? this.#index : new ScanIndex(this.root);
+    return this.#freshness.names() ? this.#index : new ScanIndex(this.root);
   }
 
   async #freshContents(fresh: boolean): Promise<void> {
-    this.#fresh();
-    await this.#contents.ensure(fresh, this.#lockTimeoutMs());
+    this.#open();
+    await this.#freshness.contents(fresh, this.#lockTimeoutMs());
+  }
+
+  /** #watchTarget is what a watcher may use of this store: its internals, never public getters. */
+  #watchTarget(): WatchTarget {
+    return {
+      root: this.#dir,
+      indexPath: this.indexPath,
+      index: () => this.#index,
+      freshness: () => this.#freshness,
+      refresh: () => this.#repairingAsync(() => this.#freshContents(true)),
+      reconcile: () => this.reconcile(),
+    };
   }
 
   #writable(op: string): void {
@@ -468,10 +505,7 @@ export class Store {
       throw new RunscIndexError("ERR_INVALID_ARGUMENT", `cannot ${op}: the store was opened readonly`);
   }
 
-  #pick(
-    id: string,
-    options: ResolveOptions & { exact?: boolean },
-  ): Candidate & { containerId: ContainerId; sandboxId: SandboxId } {
+  #pick(id: string, options: ResolveOptions & { exact?: boolean }): IdPair {
     if (!options.exact) return this.resolve(id, options);
     const cid = parseContainerId(id);
     // With both IDs given, the name they make must fit too.
@@ -480,18 +514,11 @@ export class Store {
       const index = this.#nameIndex();
       const byExactId = { withPrefix: index.exact.bind(index), exact: index.exact.bind(index) };
       return resolveIn(byExactId, cid, sandbox);
-    }) as { containerId: ContainerId; sandboxId: SandboxId };
+    });
   }
 
-  async #withLock<T>(
-    ids: Candidate & { containerId: ContainerId; sandboxId: SandboxId },
-    wait: LockWait | undefined,
-    fn: (lock: HeldLock) => T,
-  ): Promise<T> {
-    const lock = await acquireLock(
-      path.join(this.root, lockFileName(ids.containerId, ids.sandboxId)),
-      wait ?? this.#settings.lockWait,
-    );
+  async #withLock<T>(ids: IdPair, wait: LockWait | undefined, fn: (lock: HeldLock) => T): Promise<T> {
+    const lock = await acquireLock(this.#dir.lockPath(ids), wait ?? this.#settings.lockWait);
     try {
       return fn(lock);
     } finally {
@@ -499,16 +526,16 @@ export class Store {
     }
   }
 
-  #statePath(ids: { containerId: ContainerId; sandboxId: SandboxId }): string {
-    return path.join(this.root, stateFileName(ids.containerId, ids.sandboxId));
+  #statePath(ids: IdPair): string {
+    return this.#dir.statePath(ids);
   }
 
   /** #readLocked reads and decodes the file and refreshes its row; a missing file is ERR_NOT_FOUND (and its row goes). */
-  #readLocked(_lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }): StateDocument {
+  #readLocked(_lock: HeldLock, ids: IdPair): StateDocument {
     const file = readStateFile(this.#statePath(ids));
     if (file === undefined) {
       // The lock file stays: a runsc create may have just made it and be about to lock it.
-      this.#contents.writeThrough(() => this.#index.remove(ids));
+      this.#freshness.writeThrough(() => this.#index.remove(ids));
       throw notFound(ids.containerId);
     }
     const name = stateFileName(ids.containerId, ids.sandboxId);
@@ -521,35 +548,15 @@ export class Store {
         `IDs inside (${inside.containerId}, sandbox ${inside.sandboxId}) do not match the file name`,
       );
     }
-    this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, file.info)));
+    this.#freshness.writeThrough(() => this.#index.upsert(rowValues(doc.fields, file.info)));
     return doc;
   }
 
-  #writeLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }, doc: StateDocument): void {
+  #writeLocked(lock: HeldLock, ids: IdPair, doc: StateDocument): void {
     const info = writeStateLocked(lock, this.#statePath(ids), ids, doc.encode(), {
       durable: this.#settings.durable,
     });
-    this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, info)));
-    this.#settleSoon();
-  }
-
-  /**
-   * Our writes change the root's mtime (temp file + rename, unlink), which
-   * other processes read as "names may have changed" and answer with a
-   * rescan. Once writes pause past the racy moment, drain our watch and
-   * record a sync they can trust. Unref'd: it never keeps a process alive.
-   */
-  #settleSoon(): void {
-    if (!this.#settings.inotify) return;
-    clearTimeout(this.#settleTimer);
-    this.#settleTimer = setTimeout(() => {
-      this.#settleTimer = undefined;
-      try {
-        if (!this.#closed) this.#names.ensureFresh();
-      } catch {
-        // Only an optimization: the next call brings the names in line anyway.
-      }
-    }, SETTLE_DELAY_MS).unref();
+    this.#freshness.writeThrough(() => this.#index.upsert(rowValues(doc.fields, info)));
   }
 
   #lockTimeoutMs(): number {

@@ -11,11 +11,12 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { syncNamesFromListing } from "../../src/freshness/names.js";
+import { parseIdPair } from "../../src/ids/id.js";
 import { openIndexDatabase } from "../../src/index/database.js";
 import { SqliteIndex } from "../../src/index/sqlite-index.js";
 import { openStore, type Store } from "../../src/index.js";
 import { reconcile } from "../../src/reconcile/reconcile.js";
-import { syncNamesFromListing } from "../../src/store/freshness.js";
 import { REPO_ROOT } from "../helpers/foreign.js";
 import { makeRoot, makeTempDir, removeTempDirs, statePath, writeState } from "../helpers/roots.js";
 import { workerPath } from "./support.js";
@@ -26,7 +27,7 @@ afterEach(() => {
   removeTempDirs();
 });
 
-const LATE = { containerId: "late", sandboxId: "late" };
+const LATE = parseIdPair("late", "late");
 
 /** createElsewhere creates container `id` from another process (state file first, then its row), and waits. */
 function createElsewhere(root: string, indexDb: string, id: string): void {
@@ -50,7 +51,7 @@ function setup(): { root: string; indexDb: string; index: SqliteIndex } {
   closers.push(() => db.close());
   const index = new SqliteIndex(db);
   syncNamesFromListing(index, root);
-  expect(index.has({ containerId: "old", sandboxId: "old" })).toBe(true);
+  expect(index.has(parseIdPair("old", "old"))).toBe(true);
   return { root, indexDb, index };
 }
 

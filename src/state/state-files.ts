@@ -8,10 +8,10 @@ import path from "node:path";
 import { CorruptStateError, isErrnoException, RunscIndexError } from "../errors.js";
 import { tempFileName } from "../ids/file-names.js";
 import type { ContainerId, SandboxId } from "../ids/id.js";
-import { type FileInfo, fileInfoOf } from "../index/rows.js";
 import { assertHeld, type HeldLock } from "../lock/held-lock.js";
 import { createExclusive, ioError, kindOf, lstatOrUndefined, removeRegular } from "../native/safe-fs.js";
-import { MAX_STATE_BYTES } from "../state/document.js";
+import { MAX_STATE_BYTES } from "./document.js";
+import { type FileInfo, fileInfoOf } from "./file-info.js";
 
 /** runsc writes state files with os.WriteFile(path, data, 0640). */
 export const STATE_FILE_MODE = 0o640;

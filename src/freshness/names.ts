@@ -6,61 +6,24 @@
  * each call (one read(2) when nothing happened). Across processes the index
  * records the root's mtime at its last sync with the listing: while that is
  * unchanged, no name was added or removed, unless the sync was "racy".
- *
- * Racy: mtimes come from a coarse clock (about 4 ms here), and the kernel
- * sets a directory's mtime a moment before it queues the inotify event. A
- * sync whose mtime is within RACY_NS of the time it was read may have missed
- * a change in the same tick, so it is not trusted (git's racy-index rule).
+ * A sync read within RACY_MS of that mtime is not trusted (see racy.ts).
  */
 import fs from "node:fs";
-import type { Candidate } from "../errors.js";
 import { parseStateFileName } from "../ids/file-names.js";
+import type { IdPair } from "../ids/id.js";
+import type { RootDir } from "../ids/root-dir.js";
 import { isSqliteError } from "../index/open-index.js";
-import { sameFile } from "../index/rows.js";
-import { compareCandidates, listRoot } from "../index/scan-index.js";
-import { candidateOfRow, fileInfoOfRow, isPendingRow, RACY_MS, type SqliteIndex } from "../index/sqlite-index.js";
-import { CHANGED_MASK, DirectoryWatch, REMOVED_MASK } from "../watch/inotify.js";
-import { waitForWatcherSync } from "../watch/vouch.js";
+import { compareIdPairs, listRoot } from "../index/scan-index.js";
+import { fileInfoOfRow, idPairOfRow, isPendingRow, type SqliteIndex } from "../index/sqlite-index.js";
+import { sameFile } from "../state/file-info.js";
+import { CHANGED_MASK, DirectoryWatch, type InotifyEvent, REMOVED_MASK } from "./inotify.js";
+import { isRacy, isTrustedSync, recordSync, stampDirectory, stateFileExists } from "./racy.js";
+import type { Vouch } from "./vouch.js";
 
-/** The racy window of RACY_MS (shared with the reconciler's per-file rule), in ns. */
-export const RACY_NS = BigInt(RACY_MS) * 1_000_000n;
-
-export interface DirStamp {
-  /** The root's mtime in ns, or -1n when it does not exist. */
-  readonly mtimeNs: bigint;
-  /** Wall clock in ns when the mtime was read. */
-  readonly readAtNs: bigint;
-}
-
-export function stampDirectory(root: string): DirStamp {
-  const readAtNs = BigInt(Date.now()) * 1_000_000n;
-  const st = fs.statSync(root, { bigint: true, throwIfNoEntry: false });
-  return { mtimeNs: st ? st.mtimeNs : -1n, readAtNs };
-}
-
-/** isTrustedSync: the recorded sync still describes the directory, and was not racy. */
-export function isTrustedSync(index: SqliteIndex, now: DirStamp): boolean {
-  const mtime = index.meta.get("names_mtime_ns");
-  const readAt = index.meta.get("names_synced_at_ns");
-  if (mtime === undefined || readAt === undefined) return false;
-  return BigInt(mtime) === now.mtimeNs && !isRacy({ mtimeNs: now.mtimeNs, readAtNs: BigInt(readAt) });
-}
-
-/**
- * stateFileExists is asked before a row missing from a listing is removed:
- * its file may have been created (and its row written) after the listing.
- */
-export function stateFileExists(root: string, name: string): boolean {
-  return fs.lstatSync(`${root}/${name}`, { throwIfNoEntry: false }) !== undefined;
-}
-
-export function isRacy(stamp: DirStamp): boolean {
-  return stamp.readAtNs - stamp.mtimeNs <= RACY_NS;
-}
-
-export function recordSync(index: SqliteIndex, stamp: DirStamp): void {
-  index.meta.set("names_mtime_ns", stamp.mtimeNs);
-  index.meta.set("names_synced_at_ns", stamp.readAtNs);
+/** What a drain found, for a watcher: the names it applied, or that the queue overflowed or the root went away. */
+export interface NameListener {
+  changed(ids: readonly IdPair[]): void;
+  lost(cause: "overflow" | "gone"): void;
 }
 
 /**
@@ -73,7 +36,7 @@ export function syncNamesFromListing(
   root: string,
 ): { added: number; removed: number; racyMtimeNs: bigint | undefined } {
   const stamp = stampDirectory(root);
-  const onDisk = new Map<string, Candidate>();
+  const onDisk = new Map<string, IdPair>();
   for (const name of listRoot(root)) {
     const ids = parseStateFileName(name);
     if (ids) onDisk.set(name, ids);
@@ -82,12 +45,12 @@ export function syncNamesFromListing(
     let removed = 0;
     for (const [name, row] of index.indexedFiles()) {
       if (!onDisk.delete(name) && !stateFileExists(root, name)) {
-        index.remove(candidateOfRow(row));
+        index.remove(idPairOfRow(row));
         removed++;
       }
     }
-    for (const ids of [...onDisk.values()].sort(compareCandidates)) index.notePending(ids);
-    recordSync(index, stamp);
+    for (const ids of [...onDisk.values()].sort(compareIdPairs)) index.notePending(ids);
+    recordSync(index.meta, stamp);
     return { added: onDisk.size, removed, racyMtimeNs: isRacy(stamp) ? stamp.mtimeNs : undefined };
   });
 }
@@ -99,20 +62,28 @@ export function syncNamesFromListing(
 export class NameTracker {
   readonly #root: string;
   readonly #index: SqliteIndex;
+  readonly #vouch: Vouch;
+  readonly #useInotify: boolean;
   #watch: DirectoryWatch | undefined;
   #generation = 0;
   /** The mtime of a sync we recorded racily, to record again once settled. */
   #racyMtimeNs: bigint | undefined;
-  /** Called with each changed or removed state-file name after it is applied (for watch --json). */
-  onChange: ((kind: "changed" | "removed", ids: Candidate) => void) | undefined;
-
-  readonly #useInotify: boolean;
+  /** Told what each drain applied (set by a watcher). */
+  listener: NameListener | undefined;
+  /** Why the last attempt to start the watch failed (ERR_IO naming the inotify limit), if it did. */
+  watchError: unknown;
 
   /** With useInotify false (short-lived processes) every call checks the recorded sync instead. */
-  constructor(root: string, index: SqliteIndex, useInotify = true) {
-    this.#root = root;
+  constructor(root: RootDir, index: SqliteIndex, vouch: Vouch, useInotify = true) {
+    this.#root = root.path;
     this.#index = index;
+    this.#vouch = vouch;
     this.#useInotify = useInotify;
+  }
+
+  /** fd is the inotify descriptor a watcher polls, or undefined while nothing is watched. */
+  get fd(): number | undefined {
+    return this.#watch?.fd;
   }
 
   /**
@@ -138,7 +109,7 @@ export class NameTracker {
       return;
     }
     const first = this.#watch.drain();
-    if (first.events.length === 0 && !first.lost) {
+    if (first.events.length === 0 && !first.overflow && !first.gone) {
       this.#settleRacySync();
       return;
     }
@@ -146,15 +117,23 @@ export class NameTracker {
     // sync covers every change that mtime can stand for.
     const stamp = stampDirectory(this.#root);
     const rest = this.#watch.drain();
-    if (first.lost || rest.lost) {
+    if (first.gone || rest.gone || first.overflow || rest.overflow) {
+      this.listener?.lost(first.gone || rest.gone ? "gone" : "overflow");
       this.#restart();
       return;
     }
-    this.#index.write(() => {
-      this.#apply([...first.events, ...rest.events]);
-      recordSync(this.#index, stamp);
+    const applied = this.#index.write(() => {
+      const ids = this.#apply([...first.events, ...rest.events]);
+      recordSync(this.#index.meta, stamp);
+      return ids;
     });
     this.#racyMtimeNs = isRacy(stamp) ? stamp.mtimeNs : undefined;
+    if (applied.length > 0) this.listener?.changed(applied);
+  }
+
+  /** racyPending: a sync was recorded racily and will be recorded again by a later call (see settleRacySync). */
+  get racyPending(): boolean {
+    return this.#racyMtimeNs !== undefined;
   }
 
   /**
@@ -167,8 +146,10 @@ export class NameTracker {
     this.#generation++;
     try {
       this.#watch = new DirectoryWatch(this.#root);
-    } catch {
+      this.watchError = undefined;
+    } catch (e) {
       this.#watch = undefined;
+      this.watchError = e;
     }
   }
 
@@ -187,13 +168,15 @@ export class NameTracker {
     this.#generation++;
     try {
       if (this.#useInotify) this.#watch = new DirectoryWatch(this.#root);
-    } catch {
-      this.#watch = undefined; // no root yet: nothing to watch; every call checks again
+      this.watchError = undefined;
+    } catch (e) {
+      this.#watch = undefined; // no root yet, or no inotify capacity: every call checks again
+      this.watchError = e;
     }
     const stamp = stampDirectory(this.#root);
-    if (isTrustedSync(this.#index, stamp)) return;
+    if (isTrustedSync(this.#index.meta, stamp)) return;
     // Without a watch of our own, a live watcher process can vouch instead of a rescan.
-    if (this.#watch === undefined && waitForWatcherSync(this.#index.meta, callStartMs)) return;
+    if (this.#watch === undefined && this.#vouch.waitSync(callStartMs)) return;
     this.#racyMtimeNs = syncNamesFromListing(this.#index, this.#root).racyMtimeNs;
   }
 
@@ -206,7 +189,7 @@ export class NameTracker {
     if (this.#racyMtimeNs === undefined) return;
     const stamp = stampDirectory(this.#root);
     if (isRacy(stamp)) return;
-    if (stamp.mtimeNs === this.#racyMtimeNs) this.#index.write(() => recordSync(this.#index, stamp));
+    if (stamp.mtimeNs === this.#racyMtimeNs) this.#index.write(() => recordSync(this.#index.meta, stamp));
     this.#racyMtimeNs = undefined;
   }
 
@@ -215,22 +198,25 @@ export class NameTracker {
     this.#start();
   }
 
-  #apply(events: { mask: number; name: string }[]): void {
+  /** #apply applies drained events to the rows; returns the IDs of every state file named in them. */
+  #apply(events: readonly InotifyEvent[]): IdPair[] {
+    const seen: IdPair[] = [];
     for (const { mask, name } of events) {
       const ids = parseStateFileName(name);
       if (ids === undefined) continue; // temp files, lock files, sockets, the index dir
+      seen.push(ids);
       if (mask & REMOVED_MASK) {
-        this.#index.remove(ids);
-        this.onChange?.("removed", ids);
+        // Removed and created again since (by a writer that logged both): nothing to undo.
+        if (!stateFileExists(this.#root, name)) this.#index.remove(ids);
       } else if (mask & CHANGED_MASK && this.#changedOnDisk(ids, name)) {
         this.#index.notePending(ids);
-        this.onChange?.("changed", ids);
       }
     }
+    return seen;
   }
 
   /** Our own writes update the row under the lock; their events need no re-read. */
-  #changedOnDisk(ids: Candidate, name: string): boolean {
+  #changedOnDisk(ids: IdPair, name: string): boolean {
     const row = this.#index.indexedFile(ids);
     const recorded = row && fileInfoOfRow(row);
     if (!recorded || isPendingRow(row)) return true; // unknown, never read, or pending

@@ -10,10 +10,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { stateFileName } from "../ids/file-names.js";
+import type { RootDir } from "../ids/root-dir.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import { lstatOrUndefined, openRegular, removeRegular } from "../native/safe-fs.js";
-import { waitForWatcher } from "../watch/vouch.js";
-import type { NameTracker } from "./freshness.js";
+import type { NameTracker } from "./names.js";
+import type { Vouch } from "./vouch.js";
 
 const DIRTY_MARKER = "dirty";
 
@@ -21,15 +23,17 @@ export class ContentFreshness {
   readonly #root: string;
   readonly #index: SqliteIndex;
   readonly #names: NameTracker;
+  readonly #vouch: Vouch;
   /** The marker beside the index; undefined for an index in memory, which no other process sees. */
   readonly #dirtyMarker: string | undefined;
   /** The NameTracker generation in which a full pass set the baseline, if any. */
   #baseline: number | undefined;
 
-  constructor(root: string, indexDir: string | undefined, index: SqliteIndex, names: NameTracker) {
-    this.#root = root;
+  constructor(root: RootDir, indexDir: string | undefined, index: SqliteIndex, names: NameTracker, vouch: Vouch) {
+    this.#root = root.path;
     this.#index = index;
     this.#names = names;
+    this.#vouch = vouch;
     this.#dirtyMarker = indexDir === undefined ? undefined : path.join(indexDir, DIRTY_MARKER);
   }
 
@@ -41,7 +45,7 @@ export class ContentFreshness {
     const callStartMs = Date.now();
     if (this.#dirtyMarker !== undefined && lstatOrUndefined(this.#dirtyMarker) !== undefined)
       return this.#fullPass(lockTimeoutMs);
-    if (fresh && this.#baseline !== this.#names.generation && !(await waitForWatcher(this.#index.meta, callStartMs))) {
+    if (fresh && this.#baseline !== this.#names.generation && !(await this.#vouch.wait(callStartMs))) {
       return this.#fullPass(lockTimeoutMs);
     }
     await this.readPending(lockTimeoutMs);
@@ -51,7 +55,7 @@ export class ContentFreshness {
   async readPending(lockTimeoutMs: number): Promise<void> {
     const pending = this.#index.pendingNames();
     if (pending.length === 0) return;
-    const names = pending.map((c) => `${c.containerId}_sandbox:${c.sandboxId}.state`);
+    const names = pending.map((c) => stateFileName(c.containerId, c.sandboxId));
     const { refreshFiles } = await import("../reconcile/reconcile.js");
     await refreshFiles(this.#root, this.#index, names, { lockTimeoutMs });
   }
