@@ -61,17 +61,24 @@ export async function prune(root: string, options: PruneOptions = {}): Promise<P
   };
   const minAgeMs = options.minLockAgeMs ?? LOCK_MIN_AGE_MS;
   for (const name of names) {
-    const ids = parseLockFileName(name);
-    if (ids && !present.has(name.slice(0, -".lock".length) + STATE_SUFFIX)) {
-      const age = ageMs(path.join(root, name));
-      if (age === undefined) continue; // gone already: not ours to report
-      if (age < minAgeMs) continue; // maybe a runsc create's, about to be locked: not even reported
-      pruneUnderLock(root, name, name, "orphan-lock", report, (lock) => !stateFileExists(root, lock));
-    }
+    const lockIds = parseLockFileName(name);
     const tag = tempTagOf(name);
-    if (tag !== undefined) {
+    if (lockIds === undefined && tag === undefined) continue;
+    if (lockIds !== undefined && present.has(name.slice(0, -".lock".length) + STATE_SUFFIX)) continue;
+    const st = fs.lstatSync(path.join(root, name), { throwIfNoEntry: false });
+    if (st === undefined) continue; // gone already: not ours to report
+    if (!st.isFile()) {
+      // Only regular files are ours to remove: a planted symlink, FIFO, socket or directory is reported, never touched.
+      report.skipped.push({ name, reason: `${kindOf(st)}, not a regular file` });
+      continue;
+    }
+    if (lockIds !== undefined) {
+      // Maybe a runsc create's, about to be locked: not even reported (by its mtime: creating sets it, flock never changes it).
+      if (Date.now() - st.mtimeMs < minAgeMs) continue;
+      pruneUnderLock(root, name, name, "orphan-lock", report, (lock) => !stateFileExists(root, lock));
+    } else {
       // A temp file whose container has no lock file any more was left by a writer that died before a destroy.
-      pruneUnderLock(root, name, lockByTag.get(tag), "temp-file", report, () => true);
+      pruneUnderLock(root, name, lockByTag.get(tag!), "temp-file", report, () => true);
     }
   }
   return report;
@@ -85,13 +92,6 @@ function pruneUnderLock(
   report: { dryRun: boolean; removed: PrunedFile[]; skipped: { name: string; reason: string }[] },
   stillStale: (lock: HeldLock) => boolean,
 ): void {
-  // Only regular files are ours to remove: a planted symlink, FIFO, socket or directory is reported, never touched.
-  const st = fs.lstatSync(path.join(root, name), { throwIfNoEntry: false });
-  if (st === undefined) return;
-  if (!st.isFile()) {
-    report.skipped.push({ name, reason: `${kindOf(st)}, not a regular file` });
-    return;
-  }
   let lock: HeldLock | "busy" | undefined;
   try {
     lock = lockName === undefined ? undefined : tryAcquireLock(path.join(root, lockName), { create: false });
@@ -121,13 +121,4 @@ function pruneUnderLock(
 
 function stateFileExists(root: string, lock: HeldLock): boolean {
   return fs.existsSync(path.join(root, path.basename(lock.path).slice(0, -".lock".length) + STATE_SUFFIX));
-}
-
-/** ageMs: how long ago the file was created or last written (its mtime); undefined when gone. */
-function ageMs(file: string): number | undefined {
-  try {
-    return Date.now() - fs.lstatSync(file).mtimeMs;
-  } catch {
-    return undefined;
-  }
 }

@@ -148,7 +148,8 @@ describe("hardening (CLI): degraded hosts", () => {
         const r = spawnSync(
           "setpriv",
           ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, CLI, ...args],
-          { encoding: "utf8", timeout: 30_000 },
+          // The same runsc output format as runCli's (test/cli/cli.ts).
+          { encoding: "utf8", timeout: 30_000, env: { ...process.env, RUNSC_INDEX_RUNSC_FORMAT: "current" } },
         );
         return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
       };
