@@ -209,6 +209,8 @@ export async function refreshFiles(
   const invalid = new Map<string, string>();
   await readAndApply(root, index, names, indexed, { added: 0, updated: 0, removed: 0, invalid: 0 }, invalid, options);
   index.write(() => {
+    // A file that reads now (or is gone) is no longer invalid: an earlier read may have caught a torn write.
+    for (const name of names) if (!invalid.has(name)) index.clearInvalid(name);
     for (const [name, reason] of invalid) index.recordInvalid(name, reason);
   });
 }

@@ -95,7 +95,7 @@ describePostgres("fleet command line", (pg) => {
     // Every state file written from the fixture is in the fixture's pod namespace; the invalid one counts in none.
     expect(m.get('runsc_index_containers_by_namespace{namespace="default"}')).toBe(6);
     expect(m.get("runsc_index_invalid_files")).toBe(1);
-    expect(m.get('runsc_index_events_total{type="changed"}')).toBeGreaterThanOrEqual(1);
+    expect(m.get('runsc_index_events_total{type="created"}')).toBe(1);
     expect(m.get('runsc_index_events_total{type="removed"}')).toBe(1);
     expect(m.get("runsc_index_drains_total")).toBeGreaterThan(0);
     expect(m.get("runsc_index_last_drain_age_seconds")).toBeGreaterThanOrEqual(0);

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 
 /** One container as both databases can express it: numbers, 0/1 flags, annotations parsed. */
-type Comparable = Record<string, unknown>;
+export type Comparable = Record<string, unknown>;
 
 const COLUMNS = `container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir, owner, is_root, pod_name,
   pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms, file_ino, pending, indexed_at, state`;
@@ -62,12 +62,18 @@ export async function exportedRows(url: string, host: string): Promise<Comparabl
 }
 
 /** waitForEqual polls until the host's exported rows equal the index (or throws with the last difference). */
-export async function waitForEqual(url: string, host: string, root: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForEqual(
+  url: string,
+  host: string,
+  root: string,
+  until: (indexed: Comparable[]) => boolean = () => true,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [want, got] = [indexRows(root), await exportedRows(url, host).catch(() => undefined)];
-    // Deep equality: jsonb keeps its own key order, not Go's.
-    if (got !== undefined && isDeepStrictEqual(want, got)) return;
+    // Deep equality: jsonb keeps its own key order, not Go's. `until` waits for the index to hold the change first.
+    if (got !== undefined && until(want) && isDeepStrictEqual(want, got)) return;
     if (Date.now() > deadline) {
       throw new Error(
         `host ${host}: PostgreSQL has ${got?.length} rows, the index ${want.length}; first of each: ${JSON.stringify(got?.[0])} / ${JSON.stringify(want[0])}`,

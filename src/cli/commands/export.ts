@@ -32,7 +32,7 @@ export async function exportCommand(options: ExportCommandOptions, io: Io): Prom
     );
     return;
   }
-  const report = await withStore(options, { inotify: false }, (store) =>
+  const report = await withStore(options, { inotify: false, buildsIndex: true }, (store) =>
     store.export({ to: options.to, host: options.host }),
   );
   io.out(options.json ? jsonLine(report) : summary(report));
