@@ -11,12 +11,16 @@ import type { ContainerId, SandboxId } from "../ids/id.js";
 import { type FileInfo, fileInfoOf } from "../index/rows.js";
 import { assertHeld, type HeldLock } from "../lock/held-lock.js";
 import { MAX_STATE_BYTES } from "../state/document.js";
+import { decodeUtf8AsGo } from "../state/utf8.js";
 
 /** runsc writes state files with os.WriteFile(path, data, 0640). */
 export const STATE_FILE_MODE = 0o640;
 
 export interface StateFileText {
+  /** The text as Go reads it: invalid UTF-8 is U+FFFD (decodeUtf8AsGo). */
   readonly text: string;
+  /** The bytes as read; a save of the unchanged document writes these back. */
+  readonly bytes: Buffer;
   readonly info: FileInfo;
 }
 
@@ -42,29 +46,12 @@ export function readStateFile(file: string): StateFileText | undefined {
     }
     const bytes = fs.readFileSync(fd);
     return {
-      text: decodeUtf8(bytes, file),
+      text: decodeUtf8AsGo(bytes),
+      bytes,
       info: { size: bytes.length, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino },
     };
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-/** ignoreBOM keeps a byte-order mark in the text, so the JSON parse rejects it as Go's json.Unmarshal does. */
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/**
- * decodeUtf8 rejects invalid UTF-8 (Go's decoder would not silently repair
- * it). Buffer's decoder is the fast path; it turns bad bytes into U+FFFD, so
- * only text containing U+FFFD is checked again strictly.
- */
-function decodeUtf8(bytes: Buffer, file: string): string {
-  const text = bytes.toString("utf8");
-  if (!text.includes("\ufffd")) return text;
-  try {
-    return utf8.decode(bytes);
-  } catch (e) {
-    throw new CorruptStateError(path.basename(file), "not valid UTF-8", { cause: e });
   }
 }
 
@@ -77,14 +64,15 @@ export interface WriteOptions {
  * writeStateLocked replaces the state file atomically: write a temporary file
  * in the same directory, then rename it over the state file. Readers never
  * see a torn file, unlike runsc's in-place os.WriteFile. An existing file's
- * mode and owner are kept. Returns the new file's stat.
+ * mode and owner are kept. `data` is the text or the exact bytes to write.
+ * Returns the new file's stat.
  * Throws ERR_IO; the previous file is then untouched.
  */
 export function writeStateLocked(
   lock: HeldLock,
   file: string,
   ids: { containerId: ContainerId; sandboxId: SandboxId },
-  text: string,
+  data: string | Uint8Array,
   options: WriteOptions = {},
 ): FileInfo {
   assertHeld(lock, "writeStateLocked");
@@ -92,7 +80,7 @@ export function writeStateLocked(
   const temp = path.join(dir, tempFileName(ids.containerId, ids.sandboxId));
   const previous = fs.statSync(file, { throwIfNoEntry: false });
   try {
-    writeTempFile(temp, text, previous, options.durable === true);
+    writeTempFile(temp, data, previous, options.durable === true);
     fs.renameSync(temp, file);
   } catch (e) {
     fs.rmSync(temp, { force: true });
@@ -102,10 +90,15 @@ export function writeStateLocked(
   return fileInfoOf(fs.statSync(file));
 }
 
-function writeTempFile(temp: string, text: string, previous: fs.Stats | undefined, durable: boolean): void {
+function writeTempFile(
+  temp: string,
+  data: string | Uint8Array,
+  previous: fs.Stats | undefined,
+  durable: boolean,
+): void {
   const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, STATE_FILE_MODE);
   try {
-    fs.writeFileSync(fd, text);
+    fs.writeFileSync(fd, data);
     // The umask may have narrowed the mode; runsc's files are 0640.
     fs.fchmodSync(fd, previous ? previous.mode & 0o7777 : STATE_FILE_MODE);
     if (previous && (previous.uid !== process.getuid?.() || previous.gid !== process.getgid?.())) {

@@ -190,12 +190,14 @@ export class Store {
   /**
    * create writes a new container's state file. The document's `id` and
    * `sandbox.id` name it. Throws ERR_INVALID_ID, ERR_CORRUPT_STATE (a document
-   * runsc could not load), ERR_ALREADY_EXISTS (checked under the lock).
+   * runsc could not load, see #checkWritable; before any file is touched),
+   * ERR_ALREADY_EXISTS (checked under the lock).
    */
   async create(state: StateDocument | object): Promise<Container> {
     this.#writable("create");
     const doc = state instanceof StateDocument ? state : StateDocument.from(state);
     const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
+    this.#checkWritable(doc, ids);
     fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
     return this.#withLock(ids, undefined, (lock) => {
       if (fs.existsSync(this.#statePath(ids))) {
@@ -209,10 +211,14 @@ export class Store {
     });
   }
 
-  /** save writes a loaded (and changed) document back. Throws ERR_NOT_FOUND when the container is gone. */
+  /**
+   * save writes a loaded (and changed) document back. Throws ERR_CORRUPT_STATE
+   * (before any file is touched), ERR_NOT_FOUND when the container is gone.
+   */
   async save(doc: StateDocument): Promise<void> {
     this.#writable("save");
     const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
+    this.#checkWritable(doc, ids);
     await this.#withLock(ids, undefined, (lock) => {
       if (!fs.existsSync(this.#statePath(ids))) throw notFound(ids.containerId);
       this.#writeLocked(lock, ids, doc);
@@ -222,7 +228,9 @@ export class Store {
   /**
    * update is a locked read-modify-write: fn changes the document (or returns
    * a new one) while the lock is held. fn must be synchronous; the IDs in the
-   * document must not change. Returns the container as written.
+   * document must not change. Returns the container as written. Throws
+   * ERR_CORRUPT_STATE when the result is a document runsc could not load
+   * (the file is then unchanged).
    */
   async update(id: string, fn: UpdateFn, options: ResolveOptions & { exact?: boolean } = {}): Promise<Container> {
     this.#writable("update");
@@ -241,6 +249,7 @@ export class Store {
           `update of "${ids.containerId}" may not change its container or sandbox ID`,
         );
       }
+      this.#checkWritable(next, ids, current);
       this.#writeLocked(lock, ids, next);
       return containerOf(ids, next, this.#statePath(ids), true);
     });
@@ -395,7 +404,7 @@ export class Store {
       throw notFound(ids.containerId);
     }
     const name = stateFileName(ids.containerId, ids.sandboxId);
-    const doc = StateDocument.parse(file.text, name);
+    const doc = StateDocument.parse(file.text, name, file.bytes);
     const inside = doc.fields;
     if (inside.containerId !== ids.containerId || inside.sandboxId !== ids.sandboxId) {
       // Indexing it would invent a container that has no file of its own.
@@ -408,8 +417,21 @@ export class Store {
     return doc;
   }
 
+  /** #checkWritable: a document runsc can load, whose saver names this file. Throws ERR_CORRUPT_STATE. */
+  #checkWritable(
+    doc: StateDocument,
+    ids: { containerId: ContainerId; sandboxId: SandboxId },
+    previous?: StateDocument,
+  ): void {
+    doc.checkWritable(
+      { rootDir: this.root, containerId: ids.containerId, sandboxId: ids.sandboxId },
+      stateFileName(ids.containerId, ids.sandboxId),
+      previous,
+    );
+  }
+
   #writeLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }, doc: StateDocument): void {
-    const info = writeStateLocked(lock, this.#statePath(ids), ids, doc.encode(), {
+    const info = writeStateLocked(lock, this.#statePath(ids), ids, doc.fileData(), {
       durable: this.#settings.durable,
     });
     this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, info)));
