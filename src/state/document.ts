@@ -10,13 +10,6 @@ import { encodeStatus, type Status } from "./status.js";
 /** A path into the document: keys and array indexes, or a dotted string (`"sandbox.pid"`). */
 export type DocumentPath = string | readonly (string | number)[];
 
-/** The file a write is meant for: the store's root and the IDs in the file's name. */
-export interface WriteTarget {
-  readonly rootDir: string;
-  readonly containerId: string;
-  readonly sandboxId: string;
-}
-
 /** State files are ~7 KB; anything past this is not one, and is not read whole. */
 export const MAX_STATE_BYTES = 16 * 1024 * 1024;
 
@@ -220,13 +213,15 @@ export class StateDocument {
    * checkWritable refuses a document runsc could not load or would act on
    * wrongly, before anything is written: `spec` or `sandbox` missing, a
    * value its Go types reject (go-rules.ts), a status runsc does not know,
-   * or a `saver` that does not name this very file (runsc locks and saves
-   * through saver.rootDir and saver.id after loading it). A saver kept as
-   * parsed from the file (this document's, or `previous`'s) may name another
-   * root directory: runsc wrote it so, e.g. seeing the root through another
-   * mount. Throws ERR_CORRUPT_STATE naming `file` and the field's JSON path.
+   * or a `saver` that does not name this very file: `rootDir` must be the
+   * store's root, `id` the document's own IDs (runsc locks and saves through
+   * the saver after loading it). A saver kept as parsed from the file (this
+   * document's, or `previous`'s) may name another root directory: runsc
+   * wrote it so, e.g. seeing the root through another mount.
+   * Returns the document's IDs. Throws ERR_CORRUPT_STATE naming the state
+   * file and the field's JSON path.
    */
-  checkWritable(target: WriteTarget, file: string, previous?: StateDocument): void {
+  checkWritable(rootDir: string, previous?: StateDocument): { containerId: string; sandboxId: string } {
     try {
       for (const name of ["spec", "sandbox"]) {
         const v = goField(this.root, name);
@@ -235,14 +230,24 @@ export class StateDocument {
         }
       }
       checkGoTypes(this.root);
-      readFields(this.root);
+      const { containerId, sandboxId } = readFields(this.root);
       const saverText = this.#saverText();
       const kept = saverText !== undefined && saverText === (previous ?? this).#parsedSaver;
-      checkSaver(this.root, target, kept);
+      checkSaver(this.root, { rootDir, containerId, sandboxId }, kept);
+      return { containerId, sandboxId };
     } catch (e) {
-      if (e instanceof FieldError) throw new CorruptStateError(file, e.message, { cause: e, writing: true });
+      if (e instanceof FieldError)
+        throw new CorruptStateError(this.#fileLabel(), e.message, { cause: e, writing: true });
       throw e;
     }
+  }
+
+  /** #fileLabel names the state file the document is for, as far as its IDs say. */
+  #fileLabel(): string {
+    const id = goField(this.root, "id");
+    const sandbox = goField(this.root, "sandbox");
+    const sid = sandbox instanceof Map ? goField(sandbox, "id") : undefined;
+    return typeof id === "string" && typeof sid === "string" ? `${id}_sandbox:${sid}.state` : "new state";
   }
 
   #saverText(): string | undefined {
@@ -252,7 +257,11 @@ export class StateDocument {
 }
 
 /** checkSaver: saver.id names the file, saver.rootDir the store's root (or is kept as runsc wrote it). */
-function checkSaver(root: JsonObject, target: WriteTarget, kept: boolean): void {
+function checkSaver(
+  root: JsonObject,
+  target: { rootDir: string; containerId: string; sandboxId: string },
+  kept: boolean,
+): void {
   const saver = goField(root, "saver");
   if (!(saver instanceof Map)) {
     throw new FieldError(`"saver" must be an object naming the file: ${saver === undefined ? "missing" : "null"}`);

@@ -190,14 +190,15 @@ export class Store {
   /**
    * create writes a new container's state file. The document's `id` and
    * `sandbox.id` name it. Throws ERR_INVALID_ID, ERR_CORRUPT_STATE (a document
-   * runsc could not load, see #checkWritable; before any file is touched),
+   * runsc could not load, see StateDocument.checkWritable; before any file
+   * is touched),
    * ERR_ALREADY_EXISTS (checked under the lock).
    */
   async create(state: StateDocument | object): Promise<Container> {
     this.#writable("create");
     const doc = state instanceof StateDocument ? state : StateDocument.from(state);
-    const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
-    this.#checkWritable(doc, ids);
+    const own = doc.checkWritable(this.root);
+    const ids = parseIdPair(own.containerId, own.sandboxId);
     fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
     return this.#withLock(ids, undefined, (lock) => {
       if (fs.existsSync(this.#statePath(ids))) {
@@ -217,8 +218,8 @@ export class Store {
    */
   async save(doc: StateDocument): Promise<void> {
     this.#writable("save");
-    const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
-    this.#checkWritable(doc, ids);
+    const own = doc.checkWritable(this.root);
+    const ids = parseIdPair(own.containerId, own.sandboxId);
     await this.#withLock(ids, undefined, (lock) => {
       if (!fs.existsSync(this.#statePath(ids))) throw notFound(ids.containerId);
       this.#writeLocked(lock, ids, doc);
@@ -242,14 +243,13 @@ export class Store {
         throw new TypeError("update: the callback returned a promise; it must change the document synchronously");
       }
       const next = result instanceof StateDocument ? result : current;
-      const nextIds = next.fields;
+      const nextIds = next.checkWritable(this.root, current);
       if (nextIds.containerId !== ids.containerId || nextIds.sandboxId !== ids.sandboxId) {
         throw new RunscIndexError(
           "ERR_INVALID_ARGUMENT",
           `update of "${ids.containerId}" may not change its container or sandbox ID`,
         );
       }
-      this.#checkWritable(next, ids, current);
       this.#writeLocked(lock, ids, next);
       return containerOf(ids, next, this.#statePath(ids), true);
     });
@@ -415,19 +415,6 @@ export class Store {
     }
     this.#contents.writeThrough(() => this.#index.upsert(rowValues(doc.fields, file.info)));
     return doc;
-  }
-
-  /** #checkWritable: a document runsc can load, whose saver names this file. Throws ERR_CORRUPT_STATE. */
-  #checkWritable(
-    doc: StateDocument,
-    ids: { containerId: ContainerId; sandboxId: SandboxId },
-    previous?: StateDocument,
-  ): void {
-    doc.checkWritable(
-      { rootDir: this.root, containerId: ids.containerId, sandboxId: ids.sandboxId },
-      stateFileName(ids.containerId, ids.sandboxId),
-      previous,
-    );
   }
 
   #writeLocked(lock: HeldLock, ids: { containerId: ContainerId; sandboxId: SandboxId }, doc: StateDocument): void {
