@@ -1,5 +1,6 @@
 import path from "node:path";
 import { CorruptStateError } from "../errors.js";
+import { type ContainerId, parseIdPair, type SandboxId } from "../ids/id.js";
 import { decodeJson, JsonSyntaxError } from "./codec.js";
 import { type ContainerFields, FieldError, readFields } from "./fields.js";
 import { encodeGoJson, fromPlain, JsonNumber, type JsonObject, type JsonValue, toPlain } from "./go-json.js";
@@ -218,10 +219,13 @@ export class StateDocument {
    * the saver after loading it). A saver kept as parsed from the file (this
    * document's, or `previous`'s) may name another root directory: runsc
    * wrote it so, e.g. seeing the root through another mount.
-   * Returns the document's IDs. Throws ERR_CORRUPT_STATE naming the state
-   * file and the field's JSON path.
+   * Returns the document's IDs. Throws ERR_INVALID_ID first when the IDs
+   * are strings that cannot name a state file, then ERR_CORRUPT_STATE naming
+   * the state file and the field's JSON path.
    */
-  checkWritable(rootDir: string, previous?: StateDocument): { containerId: string; sandboxId: string } {
+  checkWritable(rootDir: string, previous?: StateDocument): { containerId: ContainerId; sandboxId: SandboxId } {
+    const named = this.namedIds();
+    if (named !== undefined) parseIdPair(named.containerId, named.sandboxId);
     try {
       for (const name of ["spec", "sandbox"]) {
         const v = goField(this.root, name);
@@ -234,7 +238,7 @@ export class StateDocument {
       const saverText = this.#saverText();
       const kept = saverText !== undefined && saverText === (previous ?? this).#parsedSaver;
       checkSaver(this.root, { rootDir, containerId, sandboxId }, kept);
-      return { containerId, sandboxId };
+      return parseIdPair(containerId, sandboxId);
     } catch (e) {
       if (e instanceof FieldError)
         throw new CorruptStateError(this.#fileLabel(), e.message, { cause: e, writing: true });
@@ -242,12 +246,18 @@ export class StateDocument {
     }
   }
 
-  /** #fileLabel names the state file the document is for, as far as its IDs say. */
-  #fileLabel(): string {
+  /** namedIds returns `id` and `sandbox.id` (keys matched as Go matches them) when both are strings, else undefined. */
+  namedIds(): { containerId: string; sandboxId: string } | undefined {
     const id = goField(this.root, "id");
     const sandbox = goField(this.root, "sandbox");
     const sid = sandbox instanceof Map ? goField(sandbox, "id") : undefined;
-    return typeof id === "string" && typeof sid === "string" ? `${id}_sandbox:${sid}.state` : "new state";
+    return typeof id === "string" && typeof sid === "string" ? { containerId: id, sandboxId: sid } : undefined;
+  }
+
+  /** #fileLabel names the state file the document is for, as far as its IDs say. */
+  #fileLabel(): string {
+    const named = this.namedIds();
+    return named === undefined ? "new state" : `${named.containerId}_sandbox:${named.sandboxId}.state`;
   }
 
   #saverText(): string | undefined {

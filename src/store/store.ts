@@ -197,8 +197,7 @@ export class Store {
   async create(state: StateDocument | object): Promise<Container> {
     this.#writable("create");
     const doc = state instanceof StateDocument ? state : StateDocument.from(state);
-    const own = doc.checkWritable(this.root);
-    const ids = parseIdPair(own.containerId, own.sandboxId);
+    const ids = doc.checkWritable(this.root);
     fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
     return this.#withLock(ids, undefined, (lock) => {
       if (fs.existsSync(this.#statePath(ids))) {
@@ -218,8 +217,7 @@ export class Store {
    */
   async save(doc: StateDocument): Promise<void> {
     this.#writable("save");
-    const own = doc.checkWritable(this.root);
-    const ids = parseIdPair(own.containerId, own.sandboxId);
+    const ids = doc.checkWritable(this.root);
     await this.#withLock(ids, undefined, (lock) => {
       if (!fs.existsSync(this.#statePath(ids))) throw notFound(ids.containerId);
       this.#writeLocked(lock, ids, doc);
@@ -243,13 +241,14 @@ export class Store {
         throw new TypeError("update: the callback returned a promise; it must change the document synchronously");
       }
       const next = result instanceof StateDocument ? result : current;
-      const nextIds = next.checkWritable(this.root, current);
-      if (nextIds.containerId !== ids.containerId || nextIds.sandboxId !== ids.sandboxId) {
+      const nextIds = next.namedIds();
+      if (nextIds && (nextIds.containerId !== ids.containerId || nextIds.sandboxId !== ids.sandboxId)) {
         throw new RunscIndexError(
           "ERR_INVALID_ARGUMENT",
           `update of "${ids.containerId}" may not change its container or sandbox ID`,
         );
       }
+      next.checkWritable(this.root, current);
       this.#writeLocked(lock, ids, next);
       return containerOf(ids, next, this.#statePath(ids), true);
     });
