@@ -5,6 +5,7 @@ import { FieldError } from "../../src/state/fields.js";
 import { fromPlain, type JsonObject } from "../../src/state/go-json.js";
 import { compareGoStrings, goField, goFold } from "../../src/state/go-keys.js";
 import { checkGoTypes, isGoRfc3339 } from "../../src/state/go-rules.js";
+import { indexFields } from "../../src/state/index-fields.js";
 import {
   FIXTURE_STATE_NAMES,
   goTime,
@@ -312,6 +313,32 @@ describe("go keys: matching and order", () => {
     const parsed = StateDocument.parse(text, "c1_sandbox:c1.state");
     expect(parsed.fields.goferPid).toBe(99);
     expect(parsed.fields.owner).toBe("me");
+  });
+
+  it("keys in any letter case give the same typed fields to load and to the index (property)", () => {
+    const rootKeys = ["id", "status", "goferPid", "createdAt", "bundleDir", "owner", "sandbox", "spec"];
+    const sandboxKeys = ["id", "pid", "podName", "namespace", "startTime"];
+    const vary = (name: string, flips: boolean[]) =>
+      [...name].map((c, i) => (flips[i % Math.max(flips.length, 1)] ? c.toUpperCase() : c.toLowerCase())).join("");
+    const rename = (obj: JsonDoc, keys: string[], flips: boolean[]) => {
+      for (const k of keys) {
+        const v = obj[k];
+        delete obj[k];
+        obj[vary(k, flips)] = v;
+      }
+    };
+    const base = StateDocument.from(doc((d) => (d.owner = "me"), { sandboxId: "s1" })).fields;
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { maxLength: 9 }), fc.array(fc.boolean(), { maxLength: 9 }), (f1, f2) => {
+        const d = doc((x) => (x.owner = "me"), { sandboxId: "s1" });
+        rename(d.sandbox, sandboxKeys, f2);
+        rename(d, rootKeys, f1);
+        const text = JSON.stringify(d);
+        expect(StateDocument.parse(text, "x").fields).toEqual(base);
+        expect(indexFields(text, "x")).toEqual(base);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("compareGoStrings orders as Go compares UTF-8 bytes, lone surrogates as U+FFFD (property)", () => {
