@@ -6,15 +6,18 @@ import type { JsonObject, JsonValue } from "./go-json.js";
 
 /**
  * goFold is the key Go (>= 1.21) matches struct field names by: ToUpper of
- * each rune's simple case folding. Field names are ASCII, so only ASCII
- * letters and the three runes that fold to one matter: U+017F long s (S),
- * U+212A Kelvin sign (K) and U+0131 dotless i (I); every other rune is kept.
+ * each rune's simple case folding. Field names are ASCII, and against an
+ * ASCII name JS's toUpperCase folds the same: besides ASCII letters only
+ * U+017F long s (to S) and U+0131 dotless i (to I) reach ASCII, and it keeps
+ * U+212A Kelvin sign, which Go folds to K. Compare keys of equal length only:
+ * toUpperCase expands some runes (ß to SS) that Go keeps.
  */
 export function goFold(key: string): string {
-  return key.replace(/[a-z\u017f\u212a\u0131]/g, (c) => FOLDS[c] ?? c.toUpperCase());
+  const upper = key.toUpperCase();
+  return upper.includes("\u212a") ? upper.replace(/\u212a/g, "K") : upper;
 }
 
-const FOLDS: Record<string, string> = { "\u017f": "S", "\u212a": "K", "\u0131": "I" };
+const foldedNames = new Map<string, string>();
 
 /**
  * goField returns the value Go's json.Unmarshal stores in struct field
@@ -22,7 +25,11 @@ const FOLDS: Record<string, string> = { "\u017f": "S", "\u212a": "K", "\u0131": 
  * keys the last one wins, as each decodes into the same field in turn.
  */
 export function goField(obj: JsonObject, name: string): JsonValue | undefined {
-  const folded = goFold(name);
+  let folded = foldedNames.get(name);
+  if (folded === undefined) {
+    folded = goFold(name);
+    foldedNames.set(name, folded);
+  }
   let found: JsonValue | undefined;
   for (const [k, v] of obj) if (k === name || (k.length === name.length && goFold(k) === folded)) found = v;
   return found;

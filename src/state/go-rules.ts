@@ -13,8 +13,20 @@ import { CGROUP_TYPES, CONTAINER_TYPE, type GoInt, type GoType, INT_RANGES } fro
 function fieldType(fields: Readonly<Record<string, GoType>>, key: string): GoType | undefined {
   if (Object.hasOwn(fields, key)) return fields[key];
   const folded = goFold(key);
-  for (const name of Object.keys(fields)) if (goFold(name) === folded) return fields[name];
-  return undefined;
+  return folded.length === key.length ? foldedFieldsOf(fields).get(folded) : undefined;
+}
+
+const foldedFields = new WeakMap<object, Map<string, GoType>>();
+
+/** foldedFieldsOf maps each field's folded name to its type; the first field wins, as in Go. */
+function foldedFieldsOf(fields: Readonly<Record<string, GoType>>): Map<string, GoType> {
+  let out = foldedFields.get(fields);
+  if (out === undefined) {
+    out = new Map();
+    for (const [name, type] of Object.entries(fields)) if (!out.has(goFold(name))) out.set(goFold(name), type);
+    foldedFields.set(fields, out);
+  }
+  return out;
 }
 
 /**
@@ -24,27 +36,27 @@ function fieldType(fields: Readonly<Record<string, GoType>>, key: string): GoTyp
  * integer, a float64 overflow, a time that is not RFC 3339.
  */
 export function checkGoTypes(root: JsonValue): void {
-  check(root, CONTAINER_TYPE, "");
+  check(root, CONTAINER_TYPE, undefined);
 }
 
-function check(v: JsonValue, type: GoType, path: string): void {
+function check(v: JsonValue, type: GoType, path: Path): void {
   if (v === null) return; // Go: null leaves any field as it was
   if (typeof type === "string") checkScalar(v, type, path);
   else if ("struct" in type) {
     const obj = expectKind(v, "object", path);
     for (const [k, val] of obj) {
       const t = fieldType(type.struct, k);
-      if (t !== undefined) check(val, t, join(path, k));
+      if (t !== undefined) check(val, t, { parent: path, key: k });
     }
   } else if ("map" in type) {
-    for (const [k, val] of expectKind(v, "object", path)) check(val, type.map, join(path, k));
+    for (const [k, val] of expectKind(v, "object", path)) check(val, type.map, { parent: path, key: k });
   } else {
     if (!Array.isArray(v)) throw wrongKind(v, "array", path);
-    for (let i = 0; i < v.length; i++) check(v[i] as JsonValue, type.slice, `${path}[${i}]`);
+    for (let i = 0; i < v.length; i++) check(v[i] as JsonValue, type.slice, { parent: path, key: i });
   }
 }
 
-function checkScalar(v: JsonValue, type: Exclude<GoType, object>, path: string): void {
+function checkScalar(v: JsonValue, type: Exclude<GoType, object>, path: Path): void {
   switch (type) {
     case "string":
       if (typeof v !== "string") throw wrongKind(v, "string", path);
@@ -54,11 +66,11 @@ function checkScalar(v: JsonValue, type: Exclude<GoType, object>, path: string):
       return;
     case "float64":
       if (!(v instanceof JsonNumber)) throw wrongKind(v, "number", path);
-      if (!Number.isFinite(v.toNumber())) throw new FieldError(`"${path}" overflows Go float64: number ${v.raw}`);
+      if (!Number.isFinite(v.toNumber())) throw new FieldError(`"${show(path)}" overflows Go float64: number ${v.raw}`);
       return;
     case "time":
       if (typeof v !== "string") throw wrongKind(v, "string (an RFC 3339 time)", path);
-      if (!isGoRfc3339(v)) throw new FieldError(`"${path}" is not an RFC 3339 time: ${JSON.stringify(v)}`);
+      if (!isGoRfc3339(v)) throw new FieldError(`"${show(path)}" is not an RFC 3339 time: ${JSON.stringify(v)}`);
       return;
     case "cgroup":
       checkCgroup(v, path);
@@ -75,46 +87,50 @@ const SIGNED_TEXT = /^-?(0|[1-9]\d*)$/;
 const UNSIGNED_TEXT = /^(0|[1-9]\d*)$/;
 
 /** checkInt applies strconv.ParseInt/ParseUint as Go's decoder does: integer text only, in range. */
-function checkInt(v: JsonValue, type: GoInt, path: string): void {
+function checkInt(v: JsonValue, type: GoInt, path: Path): void {
   if (!(v instanceof JsonNumber)) throw wrongKind(v, "number", path);
   const [min, max] = INT_RANGES[type];
   if (!(min < 0n ? SIGNED_TEXT : UNSIGNED_TEXT).test(v.raw)) {
-    throw new FieldError(`"${path}" is not a Go ${type}: number ${v.raw} (needs an integer${min < 0n ? "" : " >= 0"})`);
+    throw new FieldError(
+      `"${show(path)}" is not a Go ${type}: number ${v.raw} (needs an integer${min < 0n ? "" : " >= 0"})`,
+    );
   }
   if (v.inexact)
-    throw new FieldError(`"${path}" is a JS number past 2^53, not an exact integer (use a bigint): ${v.raw}`);
+    throw new FieldError(`"${show(path)}" is a JS number past 2^53, not an exact integer (use a bigint): ${v.raw}`);
   const n = BigInt(v.raw);
-  if (n < min || n > max) throw new FieldError(`"${path}" is out of range for Go ${type}: number ${v.raw}`);
+  if (n < min || n > max) throw new FieldError(`"${show(path)}" is out of range for Go ${type}: number ${v.raw}`);
 }
 
 /** cgroup.CgroupJSON decodes a map[string]json.RawMessage (exact keys) and then the first known shape. */
-function checkCgroup(v: JsonValue, path: string): void {
+function checkCgroup(v: JsonValue, path: Path): void {
   const obj = expectKind(v, "object", path);
   for (const [key, type] of CGROUP_TYPES) {
     const inner = obj.get(key);
     if (inner !== undefined) {
-      check(inner, type, join(path, key));
+      check(inner, type, { parent: path, key });
       return;
     }
   }
 }
 
 /** interface{} takes any JSON, but its numbers become float64 and must fit one. */
-function checkAny(v: JsonValue, path: string): void {
+function checkAny(v: JsonValue, path: Path): void {
   if (v instanceof JsonNumber) {
-    if (!Number.isFinite(v.toNumber())) throw new FieldError(`"${path}" overflows Go float64: number ${v.raw}`);
+    if (!Number.isFinite(v.toNumber())) throw new FieldError(`"${show(path)}" overflows Go float64: number ${v.raw}`);
   } else if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) checkAny(v[i] as JsonValue, `${path}[${i}]`);
-  } else if (v instanceof Map) for (const [k, x] of v) checkAny(x, join(path, k));
+    for (let i = 0; i < v.length; i++) checkAny(v[i] as JsonValue, { parent: path, key: i });
+  } else if (v instanceof Map) for (const [k, x] of v) checkAny(x, { parent: path, key: k });
 }
 
-function expectKind(v: JsonValue, kind: "object", path: string): JsonObject {
+function expectKind(v: JsonValue, kind: "object", path: Path): JsonObject {
   if (!(v instanceof Map)) throw wrongKind(v, kind, path);
   return v;
 }
 
-function wrongKind(v: JsonValue, want: string, path: string): FieldError {
-  return new FieldError(`"${path || "document"}" must be ${/^[aeiou]/.test(want) ? "an" : "a"} ${want}: ${kindOf(v)}`);
+function wrongKind(v: JsonValue, want: string, path: Path): FieldError {
+  return new FieldError(
+    `"${show(path) || "document"}" must be ${/^[aeiou]/.test(want) ? "an" : "a"} ${want}: ${kindOf(v)}`,
+  );
 }
 
 function kindOf(v: JsonValue): string {
@@ -126,10 +142,17 @@ function kindOf(v: JsonValue): string {
   return `boolean ${v}`;
 }
 
-/** join appends a key to a JSON path: `a.b`, or `a["x.y"]` for keys that are not plain names. */
-export function join(path: string, key: string): string {
-  if (/^[A-Za-z_$][\w$-]*$/.test(key)) return path === "" ? key : `${path}.${key}`;
-  return `${path}[${JSON.stringify(key)}]`;
+/** A JSON path built only when an error names it: checking must not pay for strings. */
+type Path = { readonly parent: Path; readonly key: string | number } | undefined;
+
+/** show spells a path: `a.b[0]`, `a["x.y"]` for keys that are not plain names. */
+function show(path: Path): string {
+  if (path === undefined) return "";
+  const head = show(path.parent);
+  const { key } = path;
+  if (typeof key === "number") return `${head}[${key}]`;
+  if (/^[A-Za-z_$][\w$-]*$/.test(key)) return head === "" ? key : `${head}.${key}`;
+  return `${head}[${JSON.stringify(key)}]`;
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
