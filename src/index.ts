@@ -13,7 +13,7 @@ export { parseContainerId, parseSandboxId } from "./ids/id.js";
 export type { QueryParams, QueryResult } from "./index/readonly-query.js";
 export type { Liveness } from "./liveness/liveness.js";
 export type { ReconcileOptions, ReconcileReport } from "./reconcile/reconcile.js";
-export { StateDocument } from "./state/document.js";
+export { type DocumentPath, StateDocument } from "./state/document.js";
 export type { ContainerFields } from "./state/fields.js";
 export { JsonNumber, type JsonObject, type JsonValue } from "./state/go-json.js";
 export { STATUSES, type Status } from "./state/status.js";
