@@ -36,8 +36,15 @@ export class CorruptStateError extends RunscIndexError {
   readonly file: string;
   readonly reason: string;
 
-  constructor(file: string, reason: string, options?: { cause?: unknown }) {
-    super("ERR_CORRUPT_STATE", `reading state file "${file}": ${reason}`, options);
+  /** With `writing`, the message says a write was refused (a document runsc could not load). */
+  constructor(file: string, reason: string, options?: { cause?: unknown; writing?: boolean }) {
+    super(
+      "ERR_CORRUPT_STATE",
+      `${options?.writing ? "refusing to write" : "reading"} state file "${file}": ${reason}`,
+      {
+        cause: options?.cause,
+      },
+    );
     this.name = "CorruptStateError";
     this.file = file;
     this.reason = reason;

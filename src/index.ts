@@ -26,7 +26,7 @@ export function loadMetrics(): Promise<typeof import("./metrics/metrics.js")> {
   return import("./metrics/metrics.js");
 }
 export type { ReconcileOptions, ReconcileReport } from "./reconcile/reconcile.js";
-export { StateDocument } from "./state/document.js";
+export { type DocumentPath, StateDocument } from "./state/document.js";
 export type { ContainerFields } from "./state/fields.js";
 export { JsonNumber, type JsonObject, type JsonValue } from "./state/go-json.js";
 export { STATUSES, type Status } from "./state/status.js";

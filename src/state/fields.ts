@@ -2,9 +2,11 @@
  * fields.ts reads the typed fields runsc defines (runsc/container/container.go
  * and runsc/sandbox/sandbox.go) out of a decoded state document, with Go's
  * decoding rules: a missing field is its zero value, a field of the wrong type
- * makes the whole file unreadable.
+ * makes the whole file unreadable, keys match field names case-insensitively
+ * (goField; the last matching key wins).
  */
 import { JsonNumber, type JsonObject, type JsonValue } from "./go-json.js";
+import { goField } from "./go-keys.js";
 import { decodeStatus, type Status, type StatusEncoding } from "./status.js";
 
 /** The typed view of one state file; everything else stays in the document. */
@@ -41,10 +43,11 @@ export class FieldError extends Error {}
 export function readFields(doc: JsonValue): ContainerFields {
   const root = asObject(doc, "document");
   if (root === undefined) throw new FieldError("not a JSON object");
-  const sandbox = asObject(root.get("sandbox"), "sandbox");
+  const sandbox = asObject(goField(root, "sandbox"), "sandbox");
   if (sandbox === undefined) throw new FieldError('"sandbox" is missing or null');
-  const status = decodeStatus(root.get("status"));
-  if (status === undefined) throw new FieldError(`"status" is not a known status: ${describe(root.get("status"))}`);
+  const status = decodeStatus(goField(root, "status"));
+  if (status === undefined)
+    throw new FieldError(`"status" is not a known status: ${describe(goField(root, "status"))}`);
   return {
     containerId: str(root, "id"),
     sandboxId: str(sandbox, "id", "sandbox."),
@@ -70,14 +73,14 @@ function asObject(v: JsonValue | undefined, name: string): JsonObject | undefine
 }
 
 function str(obj: JsonObject, key: string, path = ""): string {
-  const v = obj.get(key);
+  const v = goField(obj, key);
   if (v === undefined || v === null) return "";
   if (typeof v !== "string") throw new FieldError(`"${path}${key}" is not a string: ${describe(v)}`);
   return v;
 }
 
 function int(obj: JsonObject, key: string, path = ""): number {
-  const v = obj.get(key);
+  const v = goField(obj, key);
   if (v === undefined || v === null) return 0;
   if (!(v instanceof JsonNumber) || !/^-?\d+$/.test(v.raw) || !Number.isSafeInteger(Number(v.raw))) {
     throw new FieldError(`"${path}${key}" is not an integer: ${describe(v)}`);
@@ -86,8 +89,8 @@ function int(obj: JsonObject, key: string, path = ""): number {
 }
 
 function annotationsOf(root: JsonObject): Record<string, string> {
-  const spec = asObject(root.get("spec"), "spec");
-  const annotations = spec && asObject(spec.get("annotations"), "spec.annotations");
+  const spec = asObject(goField(root, "spec"), "spec");
+  const annotations = spec && asObject(goField(spec, "annotations"), "spec.annotations");
   // No prototype: an annotation named "__proto__" is an ordinary key, as in Go's map.
   const out: Record<string, string> = Object.create(null);
   if (annotations === undefined) return out;

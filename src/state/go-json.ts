@@ -10,7 +10,15 @@ const INTEGER_TEXT = /^-?\d+$/;
 
 /** JsonNumber is a JSON number kept as its exact source text. */
 export class JsonNumber {
-  constructor(readonly raw: string) {}
+  /**
+   * raw is the number's JSON text. inexact marks one made from a JS number
+   * past 2^53, whose digits are not the integer the caller meant; an integer
+   * field of a state file refuses it (use a bigint).
+   */
+  constructor(
+    readonly raw: string,
+    readonly inexact = false,
+  ) {}
 
   /** toNumber returns the nearest double; precision beyond 2^53 is lost. */
   toNumber(): number {
@@ -170,6 +178,9 @@ function convert(v: unknown, path: string, ancestors: Set<object>): JsonValue {
       return v;
     case "number":
       if (!Number.isFinite(v)) throw new TypeError(`fromPlain: ${v} at ${path} has no json form`);
+      // Past 2^53 a JS number is not the integer it was written as (String()
+      // prints 2**64 as 18446744073709552000): marked, so an integer field refuses it.
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) return new JsonNumber(String(v), true);
       // String(n) never uses an exponent below 1e21 and matches Go's float
       // formatting ('e' only for |n| < 1e-6 or >= 1e21) above it.
       return new JsonNumber(String(v));

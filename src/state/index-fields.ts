@@ -4,6 +4,8 @@
  * needs no round trip, only validity (a torn write must not parse) and the
  * fields. The parsed value is projected onto the lossless tree's shape so
  * the same readFields applies the same rules and words the same errors.
+ * Keys match field names as Go matches them (goFold, the last match
+ * winning), as readFields does on the lossless tree.
  * One difference: an integer field written as `1.0` or `1e2` passes here,
  * where Go (and load) reject it; such files do not come from runsc.
  */
@@ -11,6 +13,7 @@ import { CorruptStateError } from "../errors.js";
 import { tooDeepAt, tooDeepMessage } from "./codec.js";
 import { type ContainerFields, FieldError, readFields } from "./fields.js";
 import { JsonNumber, type JsonValue } from "./go-json.js";
+import { goFold } from "./go-keys.js";
 
 const ROOT_KEYS = ["id", "status", "goferPid", "createdAt", "bundleDir", "owner", "sandbox", "spec"];
 const SANDBOX_KEYS = ["id", "pid", "podName", "namespace", "startTime"];
@@ -36,21 +39,65 @@ export function indexFields(text: string, file: string): ContainerFields {
 
 function projectRoot(v: unknown): JsonValue {
   if (!isPlainObject(v)) return scalar(v);
-  const root = pick(v, ROOT_KEYS);
-  const sandbox = v.sandbox;
-  if (isPlainObject(sandbox)) root.set("sandbox", pick(sandbox, SANDBOX_KEYS));
-  const spec = v.spec;
+  const root = pick(v, ROOT);
+  const sandbox = fieldOf(v, ROOT, "sandbox");
+  if (isPlainObject(sandbox)) root.set("sandbox", pick(sandbox, SANDBOX));
+  const spec = fieldOf(v, ROOT, "spec");
   if (isPlainObject(spec)) {
-    const annotations = spec.annotations;
-    root.set("spec", new Map([["annotations", isPlainObject(annotations) ? pick(annotations) : scalar(annotations)]]));
+    const annotations = fieldOf(spec, SPEC, "annotations");
+    // A Go map: its keys are taken as they are.
+    root.set(
+      "spec",
+      new Map([["annotations", isPlainObject(annotations) ? pickAll(annotations) : scalar(annotations)]]),
+    );
   }
   return root;
 }
 
-/** pick copies the named keys (or all) as scalars; nested objects become empty maps, enough for type checks. */
-function pick(obj: Record<string, unknown>, keys: readonly string[] = Object.keys(obj)): Map<string, JsonValue> {
+/** FieldNames: the names looked for, and the same by Go's folded form. */
+interface FieldNames {
+  readonly names: ReadonlySet<string>;
+  readonly byFold: ReadonlyMap<string, string>;
+  readonly lengths: ReadonlySet<number>;
+}
+
+function fieldNames(names: readonly string[]): FieldNames {
+  return {
+    names: new Set(names),
+    byFold: new Map(names.map((n) => [goFold(n), n])),
+    lengths: new Set(names.map((n) => n.length)),
+  };
+}
+
+const ROOT = fieldNames(ROOT_KEYS);
+const SANDBOX = fieldNames(SANDBOX_KEYS);
+const SPEC = fieldNames(["annotations"]);
+
+/** fieldFor names the field a key decodes into, or undefined; only same-length keys need folding. */
+function fieldFor(key: string, fields: FieldNames): string | undefined {
+  if (fields.names.has(key)) return key;
+  return fields.lengths.has(key.length) ? fields.byFold.get(goFold(key)) : undefined;
+}
+
+/** pick copies the named fields as scalars, the last matching key winning; nested objects become empty maps. */
+function pick(obj: Record<string, unknown>, fields: FieldNames): Map<string, JsonValue> {
   const out = new Map<string, JsonValue>();
-  for (const k of keys) if (Object.hasOwn(obj, k)) out.set(k, scalar(obj[k]));
+  for (const k of Object.keys(obj)) {
+    const name = fieldFor(k, fields);
+    if (name !== undefined) out.set(name, scalar(obj[k]));
+  }
+  return out;
+}
+
+function fieldOf(obj: Record<string, unknown>, fields: FieldNames, name: string): unknown {
+  let found: unknown;
+  for (const k of Object.keys(obj)) if (fieldFor(k, fields) === name) found = obj[k];
+  return found;
+}
+
+function pickAll(obj: Record<string, unknown>): Map<string, JsonValue> {
+  const out = new Map<string, JsonValue>();
+  for (const k of Object.keys(obj)) out.set(k, scalar(obj[k]));
   return out;
 }
 

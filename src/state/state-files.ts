@@ -12,12 +12,16 @@ import { assertHeld, type HeldLock } from "../lock/held-lock.js";
 import { createExclusive, ioError, kindOf, lstatOrUndefined, removeRegular } from "../native/safe-fs.js";
 import { MAX_STATE_BYTES } from "./document.js";
 import { type FileInfo, fileInfoOf } from "./file-info.js";
+import { decodeUtf8AsGo } from "./utf8.js";
 
 /** runsc writes state files with os.WriteFile(path, data, 0640). */
 export const STATE_FILE_MODE = 0o640;
 
 export interface StateFileText {
+  /** The text as Go reads it: invalid UTF-8 is U+FFFD (decodeUtf8AsGo). */
   readonly text: string;
+  /** The bytes as read; a save of the unchanged document writes these back. */
+  readonly bytes: Buffer;
   readonly info: FileInfo;
 }
 
@@ -46,7 +50,8 @@ export function readStateFile(file: string): StateFileText | undefined {
     }
     const bytes = fs.readFileSync(fd);
     return {
-      text: decodeUtf8(bytes, file),
+      text: decodeUtf8AsGo(bytes),
+      bytes,
       info: { size: bytes.length, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino },
     };
   } finally {
@@ -70,24 +75,6 @@ export function controlSocketPathIn(file: string): string {
   }
 }
 
-/** ignoreBOM keeps a byte-order mark in the text, so the JSON parse rejects it as Go's json.Unmarshal does. */
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/**
- * decodeUtf8 rejects invalid UTF-8 (Go's decoder would not silently repair
- * it). Buffer's decoder is the fast path; it turns bad bytes into U+FFFD, so
- * only text containing U+FFFD is checked again strictly.
- */
-function decodeUtf8(bytes: Buffer, file: string): string {
-  const text = bytes.toString("utf8");
-  if (!text.includes("\ufffd")) return text;
-  try {
-    return utf8.decode(bytes);
-  } catch (e) {
-    throw new CorruptStateError(path.basename(file), "not valid UTF-8", { cause: e });
-  }
-}
-
 export interface WriteOptions {
   /** fsync the file and the directory: for roots on disk (runsc's root is usually tmpfs). */
   readonly durable?: boolean;
@@ -99,7 +86,8 @@ export interface WriteOptions {
  * see a torn file, unlike runsc's in-place os.WriteFile. An existing regular
  * file's owner and permission bits are kept (never set-uid, set-gid or
  * sticky); a symlink or anything else at the name is refused, never written
- * through. Returns the new file's stat.
+ * through. `data` is the text or the exact bytes to write. Returns the new
+ * file's stat.
  * Throws ERR_CORRUPT_STATE (not a regular file), ERR_IO naming the file (the
  * temporary name is taken, the disk is full, ...); the previous file is then untouched.
  */
@@ -107,7 +95,7 @@ export function writeStateLocked(
   lock: HeldLock,
   file: string,
   ids: { containerId: ContainerId; sandboxId: SandboxId },
-  text: string,
+  data: string | Uint8Array,
   options: WriteOptions = {},
 ): FileInfo {
   assertHeld(lock, "writeStateLocked");
@@ -118,7 +106,7 @@ export function writeStateLocked(
   // symlink or FIFO, say) fails here and is not ours to remove.
   const fd = createTempFile(file, temp);
   try {
-    writeTempFile(fd, text, previous, options.durable === true);
+    writeTempFile(fd, data, previous, options.durable === true);
     fs.renameSync(temp, file);
   } catch (e) {
     fs.rmSync(temp, { force: true });
@@ -151,9 +139,9 @@ function createTempFile(file: string, temp: string): number {
 /** Permission bits a state file may keep: runsc writes 0640; set-uid, set-gid and sticky never. */
 const KEPT_MODE_BITS = 0o777;
 
-function writeTempFile(fd: number, text: string, previous: fs.Stats | undefined, durable: boolean): void {
+function writeTempFile(fd: number, data: string | Uint8Array, previous: fs.Stats | undefined, durable: boolean): void {
   try {
-    fs.writeFileSync(fd, text);
+    fs.writeFileSync(fd, data);
     fs.fchmodSync(fd, previous ? previous.mode & KEPT_MODE_BITS : STATE_FILE_MODE);
     if (previous && (previous.uid !== process.getuid?.() || previous.gid !== process.getgid?.())) {
       fs.fchownSync(fd, previous.uid, previous.gid);

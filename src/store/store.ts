@@ -244,12 +244,14 @@ export class Store {
   /**
    * create writes a new container's state file. The document's `id` and
    * `sandbox.id` name it. Throws ERR_INVALID_ID, ERR_CORRUPT_STATE (a document
-   * runsc could not load), ERR_ALREADY_EXISTS (checked under the lock).
+   * runsc could not load, see StateDocument.checkWritable; before any file
+   * is touched),
+   * ERR_ALREADY_EXISTS (checked under the lock).
    */
   async create(state: StateDocument | object): Promise<Container> {
     this.#writable("create");
     const doc = state instanceof StateDocument ? state : StateDocument.from(state);
-    const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
+    const ids = doc.checkWritable(this.root);
     try {
       fs.mkdirSync(this.root, { recursive: true, mode: 0o711 }); // as runsc's MkdirAll
     } catch (e) {
@@ -267,10 +269,13 @@ export class Store {
     });
   }
 
-  /** save writes a loaded (and changed) document back. Throws ERR_NOT_FOUND when the container is gone. */
+  /**
+   * save writes a loaded (and changed) document back. Throws ERR_CORRUPT_STATE
+   * (before any file is touched), ERR_NOT_FOUND when the container is gone.
+   */
   async save(doc: StateDocument): Promise<void> {
     this.#writable("save");
-    const ids = parseIdPair(doc.fields.containerId, doc.fields.sandboxId);
+    const ids = doc.checkWritable(this.root);
     await this.#withLock(ids, undefined, (lock) => {
       if (regularStateFile(this.#statePath(ids)) === undefined) throw notFound(ids.containerId);
       this.#writeLocked(lock, ids, doc);
@@ -280,7 +285,9 @@ export class Store {
   /**
    * update is a locked read-modify-write: fn changes the document (or returns
    * a new one) while the lock is held. fn must be synchronous; the IDs in the
-   * document must not change. Returns the container as written.
+   * document must not change. Returns the container as written. Throws
+   * ERR_CORRUPT_STATE when the result is a document runsc could not load
+   * (the file is then unchanged).
    */
   async update(id: string, fn: UpdateFn, options: ResolveOptions & { exact?: boolean } = {}): Promise<Container> {
     this.#writable("update");
@@ -292,13 +299,14 @@ export class Store {
         throw new TypeError("update: the callback returned a promise; it must change the document synchronously");
       }
       const next = result instanceof StateDocument ? result : current;
-      const nextIds = next.fields;
-      if (nextIds.containerId !== ids.containerId || nextIds.sandboxId !== ids.sandboxId) {
+      const nextIds = next.namedIds();
+      if (nextIds && (nextIds.containerId !== ids.containerId || nextIds.sandboxId !== ids.sandboxId)) {
         throw new RunscIndexError(
           "ERR_INVALID_ARGUMENT",
           `update of "${ids.containerId}" may not change its container or sandbox ID`,
         );
       }
+      next.checkWritable(this.root, current);
       this.#writeLocked(lock, ids, next);
       return containerOf(ids, next, this.#statePath(ids), true, UNCHECKED);
     });
@@ -539,7 +547,7 @@ export class Store {
       throw notFound(ids.containerId);
     }
     const name = stateFileName(ids.containerId, ids.sandboxId);
-    const doc = StateDocument.parse(file.text, name);
+    const doc = StateDocument.parse(file.text, name, file.bytes);
     const inside = doc.fields;
     if (inside.containerId !== ids.containerId || inside.sandboxId !== ids.sandboxId) {
       // Indexing it would invent a container that has no file of its own.
@@ -553,7 +561,7 @@ export class Store {
   }
 
   #writeLocked(lock: HeldLock, ids: IdPair, doc: StateDocument): void {
-    const info = writeStateLocked(lock, this.#statePath(ids), ids, doc.encode(), {
+    const info = writeStateLocked(lock, this.#statePath(ids), ids, doc.fileData(), {
       durable: this.#settings.durable,
     });
     this.#freshness.writeThrough(() => this.#index.upsert(rowValues(doc.fields, info)));

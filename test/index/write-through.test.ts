@@ -45,15 +45,15 @@ function indexRow(root: string, cid: string, sid = cid): Record<string, unknown>
   }
 }
 
-function docFor(containerId: string, status = "created"): StateDocument {
-  return StateDocument.from(stateObject({ containerId, status }));
+function docFor(root: string, containerId: string, status = "created"): StateDocument {
+  return StateDocument.from(stateObject({ containerId, status, rootDir: root }));
 }
 
 describe("write-through: the index is updated by the write itself", () => {
   it("after create, the index row exists with the new file's size and inode, no reconcile needed", async () => {
     const root = makeRoot();
     const store = track(openStore({ root }));
-    await store.create(docFor("wt1", "created"));
+    await store.create(docFor(root, "wt1", "created"));
     const st = fs.statSync(statePath(root, "wt1", "wt1"), { bigint: true });
     expect(indexRow(root, "wt1")).toEqual({
       status: "created",
@@ -67,7 +67,7 @@ describe("write-through: the index is updated by the write itself", () => {
   it("after update, the row has the new status and the inode of the renamed-in file", async () => {
     const root = makeRoot();
     const store = track(openStore({ root }));
-    await store.create(docFor("wt2", "created"));
+    await store.create(docFor(root, "wt2", "created"));
     const before = fs.statSync(statePath(root, "wt2", "wt2")).ino;
     await store.update("wt2", (doc) => {
       doc.status = "paused";
@@ -84,7 +84,7 @@ describe("write-through: the index is updated by the write itself", () => {
   it("after destroy, the row, the state file and the lock file are gone", async () => {
     const root = makeRoot();
     const store = track(openStore({ root }));
-    await store.create(docFor("wt3"));
+    await store.create(docFor(root, "wt3"));
     await store.destroy("wt3");
     expect(indexRow(root, "wt3")).toBeUndefined();
     expect(fs.existsSync(statePath(root, "wt3", "wt3"))).toBe(false);
@@ -94,7 +94,7 @@ describe("write-through: the index is updated by the write itself", () => {
   it("after save of a loaded document, the row has the saved status", async () => {
     const root = makeRoot();
     const store = track(openStore({ root }));
-    await store.create(docFor("wt4", "created"));
+    await store.create(docFor(root, "wt4", "created"));
     const loaded = await store.load("wt4", { skipCheck: true });
     loaded.document.status = "running";
     await store.save(loaded.document);
@@ -109,7 +109,7 @@ describe("write-through: a second store on the same root sees the change on its 
     const b = track(openStore({ root }));
     expect(() => b.resolve("shared")).toThrow(expect.objectContaining({ code: "ERR_NOT_FOUND" }));
 
-    await a.create(docFor("shared-1", "created"));
+    await a.create(docFor(root, "shared-1", "created"));
     expect(b.resolve("shared").containerId).toBe("shared-1");
     expect((await b.list({ fresh: false, skipCheck: true })).map((c) => [c.containerId, c.status])).toEqual([
       ["shared-1", "created"],
@@ -135,7 +135,7 @@ describe("write-through: a second store on the same root sees the change on its 
     const child = startStoreChild(root);
 
     expect(await child.ask({ op: "resolve", id: "xp" })).toEqual({ error: "ERR_NOT_FOUND" });
-    await a.create(docFor("xp-1", "created"));
+    await a.create(docFor(root, "xp-1", "created"));
     expect(await child.ask({ op: "resolve", id: "xp" })).toEqual({ containerId: "xp-1", sandboxId: "xp-1" });
     expect(await child.ask({ op: "list" })).toEqual([["xp-1", "created"]]);
 
@@ -167,7 +167,7 @@ describe("write-through: the index is updated while the file lock is held", () =
   it("whoever takes the lock after a write finds the index already matching the file", async () => {
     const root = makeRoot();
     const store = track(openStore({ root }));
-    await store.create(docFor("held", "running"));
+    await store.create(docFor(root, "held", "running"));
     const scratch = makeTempDir("held-checker");
     const stopFile = path.join(scratch, "stop");
     const checker = startLockChecker({
@@ -224,7 +224,7 @@ for await (const line of rl) {
   try {
     if (cmd.op === "resolve") out = store.resolve(cmd.id);
     else if (cmd.op === "list") out = (await store.list({ skipCheck: true })).map((c) => [c.containerId, c.status]);
-    else if (cmd.op === "create") { await store.create(StateDocument.from(stateObject({ containerId: cmd.id, status: cmd.status }))); out = { ok: true }; }
+    else if (cmd.op === "create") { await store.create(StateDocument.from(stateObject({ containerId: cmd.id, status: cmd.status, rootDir: ${JSON.stringify(root)} }))); out = { ok: true }; }
     else if (cmd.op === "update") { await store.update(cmd.id, (d) => { d.status = cmd.status; }); out = { ok: true }; }
     else if (cmd.op === "destroy") { await store.destroy(cmd.id); out = { ok: true }; }
   } catch (e) {

@@ -121,12 +121,14 @@ function corpus(elsewhere: string): BadEntry[] {
     { name: ids("garbage"), content: garbage(7000, 42) },
     {
       name: ids("badutf8"),
+      // Invalid UTF-8 outside a string (after `{"id":"badutf8"`). Inside a string
+      // it is read as U+FFFD, as Go reads it (issue 9), and the file is good.
       content: Buffer.concat([
-        Buffer.from(good("badutf8").slice(0, 20)),
+        Buffer.from(good("badutf8").slice(0, 15)),
         Buffer.from([0xff, 0xfe]),
-        Buffer.from(good("badutf8").slice(20)),
+        Buffer.from(good("badutf8").slice(15)),
       ]),
-      reason: /UTF-8/,
+      reason: /JSON/,
     },
     { name: ids("bom"), content: `\ufeff${good("bom")}` },
     { name: ids("trailing"), content: `${good("trailing")}x`, reason: /JSON/ },

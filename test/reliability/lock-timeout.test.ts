@@ -91,7 +91,10 @@ describe("lock timeout: the library", () => {
     const { root, store } = setup();
     const lock = lockPath(root, "newbie", "newbie");
     await holdForeignLock(lock);
-    expectTimeout(await timed(() => store.create(StateDocument.from(stateObject({ containerId: "newbie" })))), lock);
+    expectTimeout(
+      await timed(() => store.create(StateDocument.from(stateObject({ containerId: "newbie", rootDir: root })))),
+      lock,
+    );
     expect(fs.existsSync(statePath(root, "newbie", "newbie"))).toBe(false);
   });
 

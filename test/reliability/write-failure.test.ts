@@ -163,7 +163,7 @@ describe("write failure: read-only root (EROFS)", () => {
     expect(save.code).toBe("ERR_IO");
     expect(save.message).toContain(stateFile);
 
-    const create = await thrown(() => store.create(stateObject({ containerId: "b" })));
+    const create = await thrown(() => store.create(stateObject({ containerId: "b", rootDir: root })));
     expect(create.code).toBe("ERR_IO");
     expect(create.message).toContain(path.join(root, "b_sandbox:b."));
 

@@ -122,8 +122,9 @@ describe("document: lossless values", () => {
     expect(doc.encode()).toBe(text.replace('"status":"created"', '"status":"running"'));
   });
 
-  it("integer-like annotation keys keep their order (a JS object would move them first)", () => {
-    const text = fixtureText(ROOT_NAME).replace('"annotations":{', '"annotations":{"b":"1","10":"2","2":"3",');
+  it("integer-like annotation keys keep Go's order (a JS object would move them first)", () => {
+    // Go sorts map keys by bytes: "10" < "2" < "b" < "dev...", where a JS object puts 2 before 10.
+    const text = fixtureText(ROOT_NAME).replace('"annotations":{', '"annotations":{"10":"2","2":"3","b":"1",');
     const doc = StateDocument.parse(text, ROOT_NAME);
     expect(doc.encode()).toBe(text);
     expect(doc.fields.annotations["10"]).toBe("2");
@@ -138,10 +139,12 @@ describe("document: lossless values", () => {
     );
   });
 
-  it("set without an object or array at the parent throws TypeError and changes nothing", () => {
+  // Changed on purpose (issue 12): set creates missing parents; only a parent of another kind is an error.
+  it("set under a parent that is neither object nor array throws TypeError and changes nothing", () => {
     const text = fixtureText(ROOT_NAME);
     const doc = StateDocument.parse(text, ROOT_NAME);
-    expect(() => doc.set(["no", "such", "parent"], 1)).toThrow(TypeError);
+    expect(() => doc.set(["owner", "x"], 1)).toThrow(TypeError);
+    expect(() => doc.set(["spec", "ociVersion", "deeper", "still"], 1)).toThrow(TypeError);
     expect(() => doc.set([], 1)).toThrow(TypeError);
     expect(doc.encode()).toBe(text);
   });

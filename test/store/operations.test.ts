@@ -84,12 +84,14 @@ describe("store: create", () => {
   it("writes the state file (mode 0640, compact, no trailing newline), a lock file and an index row", async () => {
     const root = makeRoot();
     const store = open(root);
-    const created = await store.create(stateObject({ containerId: "c1", sandboxId: "s1", status: "created" }));
+    const created = await store.create(
+      stateObject({ containerId: "c1", sandboxId: "s1", status: "created", rootDir: root }),
+    );
     expect(created).toMatchObject({ containerId: "c1", sandboxId: "s1", status: "created" });
     const file = statePath(root, "c1", "s1");
     expect(created.file).toBe(file);
     const text = fs.readFileSync(file, "utf8");
-    expect(text).toBe(stateText({ containerId: "c1", sandboxId: "s1", status: "created" }));
+    expect(text).toBe(stateText({ containerId: "c1", sandboxId: "s1", status: "created", rootDir: root }));
     expect(text.endsWith("\n")).toBe(false);
     expect(fs.statSync(file).mode & 0o777).toBe(0o640);
     expect(fs.existsSync(lockPath(root, "c1", "s1"))).toBe(true);
@@ -102,7 +104,7 @@ describe("store: create", () => {
     const store = open(root);
     const old = process.umask(0o077);
     try {
-      await store.create(stateObject({ containerId: "c1" }));
+      await store.create(stateObject({ containerId: "c1", rootDir: root }));
     } finally {
       process.umask(old);
     }
@@ -111,7 +113,7 @@ describe("store: create", () => {
 
   it("accepts a StateDocument and writes exactly its encoding", async () => {
     const root = makeRoot();
-    const doc = StateDocument.from(stateObject({ containerId: "c1" }));
+    const doc = StateDocument.from(stateObject({ containerId: "c1", rootDir: root }));
     doc.set(["unknownField"], { b: 1, a: 2 });
     await open(root).create(doc);
     expect(fs.readFileSync(statePath(root, "c1", "c1"), "utf8")).toBe(doc.encode());
@@ -121,7 +123,7 @@ describe("store: create", () => {
     const root = makeRoot();
     const file = writeState(root, { containerId: "c1", status: "running" });
     const before = fs.readFileSync(file);
-    const e = await rejection(open(root).create(stateObject({ containerId: "c1", status: "created" })));
+    const e = await rejection(open(root).create(stateObject({ containerId: "c1", status: "created", rootDir: root })));
     expect(e.code).toBe("ERR_ALREADY_EXISTS");
     expect(e.message).toContain('"c1"');
     expect(fs.readFileSync(file)).toEqual(before);
@@ -132,7 +134,7 @@ describe("store: create", () => {
     const store = open(root);
     // runsc's create (LockForNew) holds the lock and writes the state file at the end.
     const runsc = await holdForeignLock(lockPath(root, "c1", "c1"));
-    const ours = store.create(stateObject({ containerId: "c1", status: "created" }));
+    const ours = store.create(stateObject({ containerId: "c1", status: "created", rootDir: root }));
     const state = settled(ours);
     const theirs = stateText({ containerId: "c1", status: "running", edit: (d) => (d.owner = "runsc") });
     fs.writeFileSync(statePath(root, "c1", "c1"), theirs, { mode: 0o640 });
@@ -147,7 +149,7 @@ describe("store: create", () => {
     const base = makeTempDir("store");
     const root = path.join(base, "run", "runsc");
     const store = open(root, { index: path.join(base, "index.db") });
-    await store.create(stateObject({ containerId: "c1" }));
+    await store.create(stateObject({ containerId: "c1", rootDir: root }));
     expect(fs.statSync(root).mode & 0o777).toBe(0o711 & ~process.umask());
     expect(rootNames(root)).toEqual(["c1_sandbox:c1.lock", "c1_sandbox:c1.state"]);
   });
@@ -155,7 +157,7 @@ describe("store: create", () => {
   it("a missing root is created with mode 0711 (default index inside the root)", async () => {
     const root = path.join(makeTempDir("store"), "runsc");
     const store = open(root);
-    await store.create(stateObject({ containerId: "c1" }));
+    await store.create(stateObject({ containerId: "c1", rootDir: root }));
     expect(fs.statSync(root).mode & 0o777).toBe(0o711 & ~process.umask());
   });
 
@@ -412,8 +414,10 @@ describe("store: update", () => {
   it("a callback may return a new document, which is written", async () => {
     const root = makeRoot();
     const file = writeState(root, { containerId: "c1" });
-    await open(root).update("c1", () => StateDocument.from({ id: "c1", status: "paused", sandbox: { id: "c1" } }));
-    expect(fs.readFileSync(file, "utf8")).toBe('{"id":"c1","status":"paused","sandbox":{"id":"c1"}}');
+    const saver = { rootDir: root, id: { sandboxId: "c1", containerId: "c1" } };
+    const next = { id: "c1", spec: {}, status: "paused", sandbox: { id: "c1" }, saver };
+    await open(root).update("c1", () => StateDocument.from(next));
+    expect(fs.readFileSync(file, "utf8")).toBe(JSON.stringify(next));
   });
 
   it("a promise-returning callback is rejected, nothing is written, and the lock is released", async () => {

@@ -214,7 +214,8 @@ describe("resolve: reflects files created and removed by others", () => {
     const other = openStore({ root });
     stores.push(other);
     expect(resolveError(other, "c").code).toBe("ERR_NOT_FOUND");
-    await store.create(JSON.parse(fs.readFileSync(writeState(makeRoot(), { containerId: "c1" }), "utf8")));
+    const elsewhere = writeState(makeRoot(), { containerId: "c1", rootDir: root });
+    await store.create(JSON.parse(fs.readFileSync(elsewhere, "utf8")));
     expect(other.resolve("c").containerId).toBe("c1");
     await store.destroy("c1");
     expect(resolveError(other, "c").code).toBe("ERR_NOT_FOUND");
