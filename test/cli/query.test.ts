@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateRoot } from "../../bench/generate.js";
+import { generateRoot } from "../../src/generate/generate.js";
 import { goTime, makeTempDir, removeTempDirs, writeState } from "../helpers/roots.js";
 import { ensureBuilt, errorLine, REPO_ROOT, runCli } from "./cli.js";
 
