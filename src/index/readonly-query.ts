@@ -19,6 +19,7 @@ export interface QueryResult {
 /** Checked before preparing: SQLite applies some PRAGMAs while it prepares them. */
 const ALLOWED_START = /^(explain(\s+query\s+plan)?\s+)?(select|with|values)\b/i;
 
+/** @internal Left out of the installed .d.ts: it takes internal (SQLite, Node) types. */
 export function runReadonlyQuery(db: SqliteDatabase, sql: string, params: QueryParams = []): QueryResult {
   if (!ALLOWED_START.test(stripLeadingComments(sql))) throw notReadOnly(sql);
   let stmt: ReturnType<SqliteDatabase["prepare"]>;

@@ -31,6 +31,7 @@ export interface DoctorReport {
   readonly problems: readonly string[];
 }
 
+/** @internal Left out of the installed .d.ts: it takes internal (SQLite, Node) types. */
 export async function doctor(store: Store, index: SqliteIndex): Promise<DoctorReport> {
   const integrity = (index.db.pragma("integrity_check") as { integrity_check: string }[])
     .map((r) => r.integrity_check)

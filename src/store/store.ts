@@ -56,6 +56,7 @@ export class Store {
   #settleTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
+  /** @internal openStore builds a Store; the .d.ts leave this out (stripInternal), with the index's types. */
   constructor(settings: StoreSettings, index: SqliteIndex) {
     this.root = settings.root;
     this.indexPath = settings.indexPath;
@@ -100,11 +101,12 @@ export class Store {
     this.#attach(recreateIndex(this.indexPath));
   }
 
-  /** index is the SQLite index behind this store (for the watcher and doctor). */
+  /** @internal index is the SQLite index behind this store (for the watcher and doctor). */
   get index(): SqliteIndex {
     return this.#index;
   }
 
+  /** @internal names tracks the root's file names (for the watcher). */
   get names(): NameTracker {
     return this.#names;
   }
