@@ -8,9 +8,11 @@
 import { EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./output.js";
 import { plainFind } from "./plain-find.js";
+import { escapeControls } from "./terminal.js";
 
 const processIo: Io = {
-  out: (s) => void process.stdout.write(s),
+  // A terminal never gets raw control characters from state files; a pipe gets the exact bytes.
+  out: process.stdout.isTTY ? (s) => void process.stdout.write(escapeControls(s)) : (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   errIsTTY: process.stderr.isTTY === true,
 };

@@ -15,8 +15,11 @@ export interface Io {
   readonly errIsTTY: boolean;
 }
 
+/** Formats of the commands whose human output is plain text (find, reconcile, watch, prune, doctor, generate). */
+export const TEXT_FORMATS = ["text", "json"] as const;
+
 /** Formats of `list`. */
-export const LIST_FORMATS = ["table", "json", "ids"] as const;
+export const LIST_FORMATS = ["table", "json", "csv", "ids"] as const;
 export type ListFormat = (typeof LIST_FORMATS)[number];
 
 /** Formats of `query`. */
@@ -252,10 +255,15 @@ function jsonValue(v: unknown): string {
  * empty field.
  */
 export function queryCsv(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  const lines = [csvRecord(columns)];
+  for (const row of rows) lines.push(csvRecord(columns.map((c) => displayValue(row[c], ""))));
+  return lines.join("");
+}
+
+/** csvRecord is one RFC 4180 record plus "\n": a field is quoted when it holds a comma, a quote, CR or LF. */
+export function csvRecord(fields: readonly string[]): string {
   const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = [columns.map(field).join(",")];
-  for (const row of rows) lines.push(columns.map((c) => field(displayValue(row[c], ""))).join(","));
-  return `${lines.join("\n")}\n`;
+  return `${fields.map(field).join(",")}\n`;
 }
 
 /** jsonLine is one value as compact JSON plus a newline. */

@@ -12,7 +12,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { STATUSES } from "../state/status.js";
 import { defaultRoot } from "./default-root.js";
 import { EXIT_OK } from "./exit-codes.js";
-import { type Io, LIST_FORMATS, QUERY_FORMATS } from "./output.js";
+import { type Io, LIST_FORMATS, type ListFormat, QUERY_FORMATS, type QueryFormat, TEXT_FORMATS } from "./output.js";
 import { reportError } from "./report.js";
 
 /** What main needs to know while a command runs. */
@@ -21,16 +21,18 @@ interface RunState {
   json: boolean;
   /** The exit status a command asked for (doctor). */
   status: number;
+  /** --no-trunc: an ambiguity error on a terminal lists whole IDs. */
+  noTrunc: boolean;
 }
 
 /** runProgram runs one command line (without "node main.js") and returns the exit status. */
 export async function runProgram(argv: readonly string[], io: Io): Promise<number> {
-  const run: RunState = { json: argvWantsJson(argv), status: EXIT_OK };
+  const run: RunState = { json: argvWantsJson(argv), status: EXIT_OK, noTrunc: argv.includes("--no-trunc") };
   try {
     await buildProgram(io, run).parseAsync([...argv], { from: "user" });
     return run.status;
   } catch (e) {
-    return reportError(e, run.json, io);
+    return reportError(e, run.json, io, { noTrunc: run.noTrunc });
   }
 }
 
@@ -69,7 +71,6 @@ Example:
     .description("bring the index in line with the state files; report scanned/added/updated/removed/invalid and time")
     .option("--full", "read every file, not only changed ones")
     .option("--with-state", "store each file's whole JSON in containers.state (about 7x slower)")
-    .option("--json", "print the report as one JSON object")
     .addHelpText(
       "after",
       `
@@ -82,8 +83,8 @@ Examples:
     )
     .action(async (_opts, cmd: Command) => {
       const { reconcile } = await import("./commands/reconcile.js");
-      const opts = begin<Parameters<typeof reconcile>[0]>(cmd, cmd.opts().json === true);
-      await reconcile(opts, io);
+      const json = formatOf(cmd) === "json";
+      await reconcile({ ...begin<Parameters<typeof reconcile>[0]>(cmd, json), json }, io);
     });
 
   program
@@ -91,7 +92,7 @@ Examples:
     .description("print the container ID a prefix names (an exact ID wins)")
     .argument("<prefix>", "a container ID or a prefix of one")
     .option("--sandbox <sid>", "only containers of this sandbox")
-    .option("--json", 'print {"containerId","sandboxId"}')
+    .option("--no-trunc", "an ambiguity error shows whole IDs, not 12 characters")
     .addHelpText(
       "after",
       `
@@ -103,8 +104,8 @@ Examples:
     )
     .action(async (prefix: string, _opts, cmd: Command) => {
       const { find } = await import("./commands/find.js");
-      const opts = begin<Parameters<typeof find>[0]>(cmd, cmd.opts().json === true);
-      await find({ ...opts, prefix }, io);
+      const json = formatOf(cmd) === "json";
+      await find({ ...begin<Parameters<typeof find>[0]>(cmd, json), json, prefix }, io);
     });
 
   program
@@ -114,8 +115,9 @@ Examples:
     .addOption(
       new Option("--status <status>", "only containers with this status (after the liveness check)").choices(STATUSES),
     )
-    .addOption(new Option("--format <format>", "output format").choices(LIST_FORMATS).default("table"))
-    .addOption(new Option("-q, --quiet", "print container IDs only (same as --format ids)").conflicts("format"))
+    .addOption(
+      new Option("-q, --quiet", "print container IDs only (same as --format ids)").conflicts(["format", "json"]),
+    )
     .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
     .addHelpText(
       "after",
@@ -128,9 +130,8 @@ Examples:
     )
     .action(async (_opts, cmd: Command) => {
       const { list } = await import("./commands/list.js");
-      const own = cmd.opts();
-      const opts = begin<Parameters<typeof list>[0]>(cmd, own.format === "json");
-      await list({ ...opts, format: own.quiet ? "ids" : own.format }, io);
+      const format = cmd.opts().quiet ? "ids" : formatOf<ListFormat>(cmd);
+      await list({ ...begin<Parameters<typeof list>[0]>(cmd, format === "json"), format }, io);
     });
 
   program
@@ -138,6 +139,7 @@ Examples:
     .description("print the container's OCI state exactly as `runsc state` does")
     .argument("<id>", "a container ID or a prefix of one")
     .option("--sandbox <sid>", "only containers of this sandbox")
+    .option("--no-trunc", "an ambiguity error shows whole IDs, not 12 characters")
     .addHelpText(
       "after",
       `
@@ -160,6 +162,7 @@ Example:
     .argument("<id>", "a container ID or a prefix of one")
     .option("--sandbox <sid>", "only containers of this sandbox")
     .option("--pretty", "indent by two spaces (Go's json.MarshalIndent)")
+    .option("--no-trunc", "an ambiguity error shows whole IDs, not 12 characters")
     .addHelpText(
       "after",
       `
@@ -176,7 +179,6 @@ Examples:
     .command("query")
     .description("run one read-only SQL statement on the index (see docs/sql.md)")
     .argument("<sql>", "one SELECT, WITH or VALUES statement (EXPLAIN [QUERY PLAN] allowed)")
-    .addOption(new Option("--format <format>", "output format").choices(QUERY_FORMATS).default("table"))
     .option("--param <value>", "a value for the next ? placeholder (repeatable; bound as text)", collect)
     .option("--named <key=value>", "a value for @key, :key or $key (repeatable; bound as text)", collect)
     .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
@@ -193,14 +195,13 @@ Examples:
     )
     .action(async (sql: string, _opts, cmd: Command) => {
       const { query } = await import("./commands/query.js");
-      const opts = begin<Parameters<typeof query>[0]>(cmd, cmd.opts().format === "json");
-      await query({ ...opts, sql }, io);
+      const format = formatOf<QueryFormat>(cmd);
+      await query({ ...begin<Parameters<typeof query>[0]>(cmd, format === "json"), format, sql }, io);
     });
 
   program
     .command("watch")
     .description("keep the index live (inotify) until SIGINT/SIGTERM; other processes then skip their rescans")
-    .option("--json", 'one JSON object per change: {"event":"changed"|"removed","containerId","sandboxId"}')
     .option("--interval <ms>", "how often to drain inotify (default 20)", milliseconds)
     .addHelpText(
       "after",
@@ -213,14 +214,14 @@ Examples:
     )
     .action(async (_opts, cmd: Command) => {
       const { watch } = await import("./commands/watch.js");
-      await watch(begin<Parameters<typeof watch>[0]>(cmd, cmd.opts().json === true), io);
+      const json = formatOf(cmd) === "json";
+      await watch({ ...begin<Parameters<typeof watch>[0]>(cmd, json), json }, io);
     });
 
   program
     .command("prune")
     .description("remove orphan .lock files and stale temporary files, each under its lock; never a .state file")
     .option("--dry-run", "list what would be removed; remove nothing")
-    .option("--json", "print the report as one JSON object")
     .addHelpText(
       "after",
       `
@@ -230,13 +231,13 @@ Example:
     )
     .action(async (_opts, cmd: Command) => {
       const { prune } = await import("./commands/prune.js");
-      await prune(begin<Parameters<typeof prune>[0]>(cmd, cmd.opts().json === true), io);
+      const json = formatOf(cmd) === "json";
+      await prune({ ...begin<Parameters<typeof prune>[0]>(cmd, json), json }, io);
     });
 
   program
     .command("doctor")
     .description("check the index: integrity, freshness, counts, invalid files; exit 1 if anything is wrong")
-    .option("--json", "print the report as one JSON object")
     .addHelpText(
       "after",
       `
@@ -248,7 +249,8 @@ Example:
     )
     .action(async (_opts, cmd: Command) => {
       const { doctor } = await import("./commands/doctor.js");
-      run.status = await doctor(begin<Parameters<typeof doctor>[0]>(cmd, cmd.opts().json === true), io);
+      const json = formatOf(cmd) === "json";
+      run.status = await doctor({ ...begin<Parameters<typeof doctor>[0]>(cmd, json), json }, io);
     });
 
   program
@@ -257,7 +259,6 @@ Example:
     .argument("<dir>", "the directory to fill (created if missing; must be empty)")
     .option("-n, --count <n>", "how many containers", wholeNumber, 1000)
     .option("--seed <n>", "seed of the generator: the same seed and count give the same files", wholeNumber)
-    .option("--json", 'print {"root","containers","sandboxes","bytes"} instead of the next steps')
     .addHelpText(
       "after",
       `
@@ -270,11 +271,42 @@ Example:
     .action(async (dir: string, _opts, cmd: Command) => {
       const { generate } = await import("./commands/generate.js");
       const own = cmd.opts();
-      run.json = own.json === true;
-      await generate({ dir, count: own.count, seed: own.seed, json: own.json }, io);
+      run.json = formatOf(cmd) === "json";
+      await generate({ dir, count: own.count, seed: own.seed, json: run.json }, io);
     });
 
+  for (const cmd of program.commands) {
+    const formats = OUTPUT_FORMATS[cmd.name()];
+    if (formats) addFormatOptions(cmd, formats);
+  }
   return program;
+}
+
+/**
+ * The machine-output spelling of every command: `--format` with the formats
+ * it has (the first is the default), and `--json` as its alias everywhere.
+ * state and show print runsc's JSON always and have neither.
+ */
+const OUTPUT_FORMATS: Readonly<Record<string, readonly string[]>> = {
+  reconcile: TEXT_FORMATS,
+  find: TEXT_FORMATS,
+  list: LIST_FORMATS,
+  query: QUERY_FORMATS,
+  watch: TEXT_FORMATS,
+  prune: TEXT_FORMATS,
+  doctor: TEXT_FORMATS,
+  generate: TEXT_FORMATS,
+};
+
+function addFormatOptions(cmd: Command, formats: readonly string[]): void {
+  cmd.addOption(new Option("--format <format>", "output format").choices(formats).default(formats[0]));
+  cmd.addOption(new Option("--json", "same as --format json").conflicts("format"));
+}
+
+/** formatOf returns the output format a command line asked for (--json or --format). */
+function formatOf<F extends string = string>(cmd: Command): F {
+  const own = cmd.opts();
+  return (own.json === true ? "json" : own.format) as F;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

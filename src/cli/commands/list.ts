@@ -1,6 +1,6 @@
 import type { Status } from "../../state/status.js";
 import type { ContainerSummary } from "../../store/container.js";
-import { type Io, type ListFormat, ociStateJson, runscListTable } from "../output.js";
+import { csvRecord, goRfc3339Nano, type Io, type ListFormat, ociStateJson, runscListTable } from "../output.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
 export interface ListOptions extends GlobalOptions {
@@ -16,7 +16,8 @@ export interface ListOptions extends GlobalOptions {
 /**
  * list prints what `runsc list` prints for the same files and liveness:
  * the tabwriter table, `--format json` (one line of OCI states, `null` when
- * there are none), or one container ID per line. Files that cannot be read
+ * there are none), or one container ID per line; `--format csv` is the
+ * table's columns as CSV. Files that cannot be read
  * are skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
@@ -48,6 +49,12 @@ function* render(rows: readonly ContainerSummary[], format: ListFormat): Generat
       yield "[";
       yield* inChunks(rows, (r, i) => (i > 0 ? "," : "") + ociStateJson(ociState(r), r.annotationsJson));
       yield "]\n";
+      return;
+    case "csv":
+      yield csvRecord(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
+      yield* inChunks(rows, (r) =>
+        csvRecord([r.containerId, String(r.pid), r.status, r.bundleDir, goRfc3339Nano(r.createdAt), r.owner]),
+      );
       return;
     case "table":
       yield runscListTable(rows.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })));

@@ -1,3 +1,4 @@
+import { explainLookup } from "../lookup.js";
 import { type Io, ociStateIndented } from "../output.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
@@ -19,7 +20,7 @@ const PID_STATUSES = new Set(["created", "running", "paused"]);
  */
 export async function state(options: StateOptions, io: Io): Promise<void> {
   const c = await withStore(options, { inotify: false }, (store) =>
-    store.load(options.id, { sandbox: options.sandbox }),
+    explainLookup(store, options.sandbox, () => store.load(options.id, { sandbox: options.sandbox })),
   );
   const pid = PID_STATUSES.has(c.status) ? c.fields.pid : -1;
   io.out(
