@@ -52,9 +52,14 @@ function summary(r: ReconcileReport): string {
 const REDRAW_MS = 100;
 const BAR_WIDTH = 30;
 
-/** ProgressBar draws `reconcile [####......] done/total` on one terminal line and erases it at the end. */
+/**
+ * ProgressBar draws `reconcile [####......] done/total files, N files/s, ETA Ns`
+ * on one terminal line and erases it at the end. The rate is over the whole
+ * run so far, so the ETA does not jump with every batch.
+ */
 class ProgressBar {
   readonly #io: Io;
+  readonly #started = performance.now();
   #lastDraw = Number.NEGATIVE_INFINITY;
   #drawn = false;
 
@@ -63,15 +68,23 @@ class ProgressBar {
   }
 
   update(done: number, total: number): void {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.#lastDraw < REDRAW_MS && done < total) return;
     this.#lastDraw = now;
-    const filled = total > 0 ? Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH)) : 0;
-    this.#io.err(`\rreconcile [${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}] ${done}/${total} files`);
+    this.#io.err(`\r\x1b[K${progressLine(done, total, now - this.#started)}`);
     this.#drawn = true;
   }
 
   clear(): void {
     if (this.#drawn) this.#io.err("\r\x1b[K");
   }
+}
+
+/** progressLine is the bar's text after `elapsedMs`: the rate and ETA once anything is done. */
+export function progressLine(done: number, total: number, elapsedMs: number): string {
+  const filled = total > 0 ? Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH)) : 0;
+  const bar = `reconcile [${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}] ${done}/${total} files`;
+  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+  if (rate <= 0) return `${bar}, ETA --`;
+  return `${bar}, ${Math.round(rate)} files/s, ETA ${Math.ceil((total - done) / rate)} s`;
 }
