@@ -5,6 +5,7 @@
  * against runsc's own, and commander costs more than the lookup. Every other
  * command line goes to program.ts.
  */
+import { COMPLETE_COMMAND, complete, parseComplete } from "./complete.js";
 import { EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./output.js";
 import { plainFind } from "./plain-find.js";
@@ -24,6 +25,14 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 });
 
 async function run(argv: readonly string[]): Promise<number> {
+  if (argv.includes(COMPLETE_COMMAND)) {
+    const request = parseComplete(argv);
+    if (request !== undefined) {
+      const { defaultRoot } = await import("./default-root.js");
+      processIo.out(await complete(request, defaultRoot));
+      return EXIT_OK;
+    }
+  }
   const fast = plainFind(argv);
   if (fast === undefined) {
     const { runProgram } = await import("./program.js");

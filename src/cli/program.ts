@@ -8,8 +8,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { STATUSES } from "../state/status.js";
+import type { CompletionOption, CompletionSpec } from "./commands/completion.js";
 import { defaultRoot } from "./default-root.js";
 import { EXIT_OK } from "./exit-codes.js";
 import { type Io, LIST_FORMATS, type ListFormat, QUERY_FORMATS, type QueryFormat, TEXT_FORMATS } from "./output.js";
@@ -275,6 +276,23 @@ Example:
       await generate({ dir, count: own.count, seed: own.seed, json: run.json }, io);
     });
 
+  program
+    .command("completion")
+    .description("print a shell completion script: commands, options, and container IDs from the index")
+    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"]))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ source <(runsc-index completion bash)                      # now; add the line to ~/.bashrc to keep it
+  $ runsc-index completion zsh > "\${fpath[1]}/_runsc-index"   # then restart zsh
+  $ runsc-index completion fish > ~/.config/fish/completions/runsc-index.fish`,
+    )
+    .action(async (shell: "bash" | "zsh" | "fish") => {
+      const { completion } = await import("./commands/completion.js");
+      completion(shell, completionSpec(program), io);
+    });
+
   for (const cmd of program.commands) {
     const formats = OUTPUT_FORMATS[cmd.name()];
     if (formats) addFormatOptions(cmd, formats);
@@ -307,6 +325,33 @@ function addFormatOptions(cmd: Command, formats: readonly string[]): void {
 function formatOf<F extends string = string>(cmd: Command): F {
   const own = cmd.opts();
   return (own.json === true ? "json" : own.format) as F;
+}
+
+/** What each command's argument is, for completion; others take none or free text. */
+const COMPLETED_ARGUMENTS: Readonly<Record<string, "container" | "directory">> = {
+  find: "container",
+  state: "container",
+  show: "container",
+  generate: "directory",
+};
+
+/** completionSpec reads the commands and options completion offers from the program itself. */
+function completionSpec(program: Command): CompletionSpec {
+  const option = (o: Option): CompletionOption => ({
+    names: [o.short, o.long].filter((n): n is string => n !== undefined),
+    description: o.description,
+    takesValue: o.required || o.optional,
+    ...(o.argChoices ? { choices: o.argChoices } : {}),
+  });
+  return {
+    globalOptions: program.options.filter((o) => !o.hidden).map(option),
+    commands: program.commands.map((c) => ({
+      name: c.name(),
+      description: c.description(),
+      options: c.options.filter((o) => !o.hidden).map(option),
+      argument: COMPLETED_ARGUMENTS[c.name()] ?? (c.registeredArguments.length > 0 ? "other" : "none"),
+    })),
+  };
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -90,7 +90,7 @@ describe("progress of a long reconcile", () => {
     await generateRoot(root, 3000, { seed: 5 });
     const { status, screen } = onTerminal(["--root", root, "reconcile", "--full"]);
     expect(status).toBe(0);
-    expect(screen).toMatch(/\r\x1b\[Kreconcile \[[#.]{30}\] \d+\/3000 files, (\d+ files\/s, ETA \d+ s|ETA --)/);
+    expect(screen).toMatch(/\rreconcile \[[#.]{30}\] \d+\/3000 files, (\d+ files\/s, ETA \d+ s|ETA --)/);
     expect(screen).toMatch(/\r\x1b\[Kfull reconcile: 3000 state files scanned/);
     const piped = runCli(["--root", root, "reconcile", "--full"]);
     expect(piped.status).toBe(0);

@@ -62,6 +62,7 @@ class ProgressBar {
   readonly #started = performance.now();
   #lastDraw = Number.NEGATIVE_INFINITY;
   #drawn = false;
+  #width = 0;
 
   constructor(io: Io) {
     this.#io = io;
@@ -71,7 +72,10 @@ class ProgressBar {
     const now = performance.now();
     if (now - this.#lastDraw < REDRAW_MS && done < total) return;
     this.#lastDraw = now;
-    this.#io.err(`\r\x1b[K${progressLine(done, total, now - this.#started)}`);
+    const line = progressLine(done, total, now - this.#started);
+    // Spaces cover the end of a longer previous line (the ETA shrinks).
+    this.#io.err(`\r${line.padEnd(this.#width)}`);
+    this.#width = line.length;
     this.#drawn = true;
   }
 
