@@ -103,7 +103,12 @@ describe("control characters from state files", () => {
 
   test("a terminal gets them escaped; a pipe gets runsc's exact bytes", () => {
     const root = makeRoot({ fixtures: true });
-    writeState(root, { containerId: FIXTURE_ROOT_ID, edit: (doc) => void (doc.bundleDir = bundle) });
+    writeState(root, {
+      containerId: FIXTURE_ROOT_ID,
+      edit: (doc) => {
+        doc.bundleDir = bundle;
+      },
+    });
     const { screen } = onTerminal(["--root", root, "list"]);
     expect(screen).toContain("/run/b\\x1b]0;pwned\\x07\\u009b2J");
     expect(screen).not.toMatch(/[\u0007\u001b\u009b]/);
