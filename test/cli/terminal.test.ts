@@ -4,6 +4,7 @@
  * terminal shows them.
  */
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { generateRoot } from "../../src/generate/generate.js";
@@ -95,6 +96,20 @@ describe("progress of a long reconcile", () => {
     const piped = runCli(["--root", root, "reconcile", "--full"]);
     expect(piped.status).toBe(0);
     expect(piped.stderr).toBe("");
+  });
+});
+
+describe("progress of a first index build", () => {
+  test("list and query on a root with no index draw an indexing bar on a terminal; piped, nothing", async () => {
+    const root = path.join(makeTempDir("first-build"), "root");
+    await generateRoot(root, 2000, { seed: 6 });
+    const { status, screen } = onTerminal(["--root", root, "list"]);
+    expect(status).toBe(0);
+    expect(screen).toMatch(/^\rindexing \[[#.]{30}\] \d+\/2000 files/);
+    expect(screen).toMatch(/\r\x1b\[KID +PID +STATUS/);
+    fs.rmSync(path.join(root, ".runsc-index"), { recursive: true });
+    const piped = runCli(["--root", root, "query", "SELECT count(*) AS n FROM containers"]);
+    expect(piped).toMatchObject({ status: 0, stderr: "", stdout: "n\n2000\n" });
   });
 });
 

@@ -22,7 +22,9 @@ export interface ListOptions extends GlobalOptions {
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
   const idsOnly = options.format === "ids" && options.status === undefined;
-  const summaries = await withStore(options, { inotify: false }, (store) =>
+  // IDs alone need no file read, so no first build to show.
+  const how = idsOnly ? { inotify: false } : { inotify: false, progressOn: io };
+  const summaries = await withStore(options, how, (store) =>
     store.list({
       sandbox: options.sandbox,
       status: options.status,

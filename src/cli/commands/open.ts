@@ -3,8 +3,11 @@
  * command line reads state files and maintains the index, and never writes a
  * state file.
  */
-import { openStore } from "../../store/open-store.js";
+import fs from "node:fs";
+import path from "node:path";
+import { INDEX_DIR, openStore } from "../../store/open-store.js";
 import type { Store } from "../../store/store.js";
+import type { Io } from "../output.js";
 
 /** The options every command takes (before the command name). */
 export interface GlobalOptions {
@@ -31,16 +34,31 @@ export function openForCommand(options: GlobalOptions, how: { readonly inotify: 
   });
 }
 
-/** withStore runs fn with a store opened for the command and always closes it. */
+/**
+ * withStore runs fn with a store opened for the command and always closes
+ * it. With `progressOn`, an index built for the first time (none existed)
+ * is built first with a progress bar when that Io's stderr is a terminal.
+ */
 export async function withStore<T>(
   options: GlobalOptions,
-  how: { readonly inotify: boolean },
+  how: { readonly inotify: boolean; readonly progressOn?: Io },
   fn: (store: Store) => T | Promise<T>,
 ): Promise<T> {
+  const progressOn = how.progressOn?.errIsTTY ? how.progressOn : undefined;
+  const firstBuild = progressOn !== undefined && fs.existsSync(options.root) && !fs.existsSync(indexPathOf(options));
   const store = openForCommand(options, how);
   try {
+    if (firstBuild) {
+      const { buildIndexWithProgress } = await import("../progress.js");
+      await buildIndexWithProgress(store, progressOn);
+    }
     return await fn(store);
   } finally {
     store.close();
   }
+}
+
+/** indexPathOf is where openStore puts the index for these options. */
+function indexPathOf(options: GlobalOptions): string {
+  return path.resolve(options.index ?? path.join(path.resolve(options.root), INDEX_DIR, "index.db"));
 }

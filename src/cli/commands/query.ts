@@ -23,7 +23,7 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export async function query(options: QueryOptions, io: Io): Promise<void> {
   const params = queryParams(options.param ?? [], options.named ?? []);
-  const result = await withStore(options, { inotify: false }, (store) =>
+  const result = await withStore(options, { inotify: false, progressOn: io }, (store) =>
     store.query(options.sql, params, { fresh: options.fresh ?? true }),
   );
   const { columns, rows } = result;

@@ -1,5 +1,6 @@
 import type { ReconcileReport } from "../../reconcile/reconcile.js";
 import { type Io, jsonLine } from "../output.js";
+import { ProgressBar } from "../progress.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
 export interface ReconcileCommandOptions extends GlobalOptions {
@@ -46,49 +47,4 @@ function summary(r: ReconcileReport): string {
   if (r.invalidFiles.length > INVALID_SHOWN)
     lines.push(`and ${r.invalidFiles.length - INVALID_SHOWN} more invalid files`);
   return `${lines.join("\n")}\n`;
-}
-
-/** How often the bar is redrawn at most. */
-const REDRAW_MS = 100;
-const BAR_WIDTH = 30;
-
-/**
- * ProgressBar draws `reconcile [####......] done/total files, N files/s, ETA Ns`
- * on one terminal line and erases it at the end. The rate is over the whole
- * run so far, so the ETA does not jump with every batch.
- */
-class ProgressBar {
-  readonly #io: Io;
-  readonly #started = performance.now();
-  #lastDraw = Number.NEGATIVE_INFINITY;
-  #drawn = false;
-  #width = 0;
-
-  constructor(io: Io) {
-    this.#io = io;
-  }
-
-  update(done: number, total: number): void {
-    const now = performance.now();
-    if (now - this.#lastDraw < REDRAW_MS && done < total) return;
-    this.#lastDraw = now;
-    const line = progressLine(done, total, now - this.#started);
-    // Spaces cover the end of a longer previous line (the ETA shrinks).
-    this.#io.err(`\r${line.padEnd(this.#width)}`);
-    this.#width = line.length;
-    this.#drawn = true;
-  }
-
-  clear(): void {
-    if (this.#drawn) this.#io.err("\r\x1b[K");
-  }
-}
-
-/** progressLine is the bar's text after `elapsedMs`: the rate and ETA once anything is done. */
-export function progressLine(done: number, total: number, elapsedMs: number): string {
-  const filled = total > 0 ? Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH)) : 0;
-  const bar = `reconcile [${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}] ${done}/${total} files`;
-  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
-  if (rate <= 0) return `${bar}, ETA --`;
-  return `${bar}, ${Math.round(rate)} files/s, ETA ${Math.ceil((total - done) / rate)} s`;
 }
