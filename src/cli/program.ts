@@ -349,9 +349,14 @@ function completionSpec(program: Command): CompletionSpec {
       name: c.name(),
       description: c.description(),
       options: c.options.filter((o) => !o.hidden).map(option),
-      argument: COMPLETED_ARGUMENTS[c.name()] ?? (c.registeredArguments.length > 0 ? "other" : "none"),
+      argument: COMPLETED_ARGUMENTS[c.name()] ?? argumentKind(c.registeredArguments[0]),
     })),
   };
+}
+
+function argumentKind(a: Argument | undefined): CompletionSpec["commands"][number]["argument"] {
+  if (a === undefined) return "none";
+  return a.argChoices ? { choices: a.argChoices } : "other";
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

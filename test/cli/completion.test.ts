@@ -59,6 +59,7 @@ describe("runsc-index completion bash, run by bash", () => {
     expect(complete("--root", root, "list", "--format", "")).toEqual(["table", "json", "csv", "ids"]);
     expect(complete("--root", root, "list", "--s")).toEqual(["--sandbox", "--status"]);
     expect(complete("--root", root, "find", "x")).toEqual([]);
+    expect(complete("completion", "")).toEqual(["bash", "zsh", "fish"]);
   });
 });
 

@@ -22,8 +22,8 @@ export interface CompletionSpec {
     readonly name: string;
     readonly description: string;
     readonly options: readonly CompletionOption[];
-    /** What its first argument is: a container ID (completed from the index), a directory, or other. */
-    readonly argument: "container" | "directory" | "other" | "none";
+    /** What its first argument is: a container ID (completed from the index), a directory, one of choices, or other. */
+    readonly argument: "container" | "directory" | "other" | "none" | { readonly choices: readonly string[] };
   }[];
 }
 
@@ -68,7 +68,9 @@ function bashScript(spec: CompletionSpec): string {
           ? "_runsc_index_ids"
           : c.argument === "directory"
             ? 'COMPREPLY=($(compgen -d -- "$cur"))'
-            : ":";
+            : typeof c.argument === "object"
+              ? `COMPREPLY=($(compgen -W "${words(c.argument.choices)}" -- "$cur"))`
+              : ":";
       return `    ${c.name})
       case "$prev" in
 ${valueCases}
@@ -128,7 +130,14 @@ function zshScript(spec: CompletionSpec): string {
         })
         .join("\n");
       const options = c.options.flatMap((o) => o.names.map((n) => describe(n, o.description)));
-      const arg = c.argument === "container" ? "_runsc_index_ids" : c.argument === "directory" ? "_files -/" : ":";
+      const arg =
+        c.argument === "container"
+          ? "_runsc_index_ids"
+          : c.argument === "directory"
+            ? "_files -/"
+            : typeof c.argument === "object"
+              ? `compadd -- ${words(c.argument.choices)}`
+              : ":";
       return `    ${c.name})
       case "$prev" in
 ${valueCases}
@@ -217,6 +226,8 @@ function fishScript(spec: CompletionSpec): string {
     lines.push(...c.options.map((o) => optionLine(o, when)));
     if (c.argument === "container") lines.push(`complete -c runsc-index -n ${q(when)} -a '(__runsc_index_ids)'`);
     if (c.argument === "directory") lines.push(`complete -c runsc-index -n ${q(when)} -F`);
+    if (typeof c.argument === "object")
+      lines.push(`complete -c runsc-index -n ${q(when)} -a ${q(words(c.argument.choices))}`);
   }
   return `${lines.join("\n")}\n`;
 }
