@@ -124,6 +124,8 @@ describe("control characters from state files", () => {
         doc.bundleDir = bundle;
       },
     });
+    // Indexed first, so that no progress bar (which uses \x1b[K) is drawn.
+    expect(runCli(["--root", root, "reconcile"]).status).toBe(0);
     const { screen } = onTerminal(["--root", root, "list"]);
     expect(screen).toContain("/run/b\\x1b]0;pwned\\x07\\u009b2J");
     expect(screen).not.toMatch(/[\u0007\u001b\u009b]/);
