@@ -14,9 +14,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { generateRoot } from "../src/generate/generate.js";
 import { listDirectory, readParseAll, runscPrefixLookup, statAll } from "./baselines.js";
 import { repoRoot } from "./fixtures.js";
-import { generateRoot } from "./generate.js";
 import { lockedLoadAll } from "./locked-load.js";
 import { formatMicros, machineDescription, median, p99, peakRss, timeIt } from "./stats.js";
 

@@ -11,10 +11,10 @@
  * Prints one JSON line: ChildResult. Exit 1 with a message on failure, 2 on usage.
  */
 import { opendirSync, readdirSync } from "node:fs";
+import { Prng } from "../src/generate/prng.js";
 import { openStore } from "../src/index.js";
 import { readParseAll } from "./baselines.js";
 import { saveLoop } from "./figures/save.js";
-import { Prng } from "./prng.js";
 import { median, peakRss } from "./stats.js";
 
 /** What a child task prints. `ms` is the task's own time, start-up excluded. */

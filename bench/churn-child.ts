@@ -18,11 +18,11 @@
  */
 import { closeSync, constants, existsSync, openSync, unlinkSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { planSandbox } from "../src/generate/plan.js";
+import { Prng } from "../src/generate/prng.js";
+import { loadStateTemplates } from "../src/generate/state-templates.js";
+import { render } from "../src/generate/template.js";
 import { flock, LOCK_EX, LOCK_UN } from "../src/native/libc.js";
-import { planSandbox } from "./plan.js";
-import { Prng } from "./prng.js";
-import { loadStateTemplates } from "./state-templates.js";
-import { render } from "./template.js";
 
 // Sandbox ordinals far above the generated roots' (they set the PIDs, which must not repeat).
 const ORDINAL_BASE = 50_000_000;

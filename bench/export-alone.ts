@@ -9,11 +9,11 @@
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateRoot } from "../src/generate/generate.js";
+import { Prng } from "../src/generate/prng.js";
 import { openStore } from "../src/index.js";
 import { installSignalCleanup, trackDir } from "./cleanup.js";
 import { measureExport } from "./figures/export.js";
-import { generateRoot } from "./generate.js";
-import { Prng } from "./prng.js";
 import { formatMicros } from "./stats.js";
 
 function scratch(): string {

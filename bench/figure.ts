@@ -1,5 +1,5 @@
-import type { GeneratedRoot } from "./generate.js";
-import type { Prng } from "./prng.js";
+import type { GeneratedRoot } from "../src/generate/generate.js";
+import type { Prng } from "../src/generate/prng.js";
 
 /** What every figure gets for one size: a generated root and a scratch directory beside it. */
 export type SizeContext = {

@@ -155,7 +155,7 @@ ${r.profiles.join("\n\n")}
 
 ## Method
 
-- **Roots**: \`bench/generate.ts\` writes n real-format state files (~7 KB, from the fixtures in
+- **Roots**: \`src/generate/generate.ts\` writes n real-format state files (~7 KB, from the fixtures in
   \`test/fixtures/runsc\`) and their empty \`.lock\` files, in sandboxes of 1-5 containers, with
   seeded random 64-hex IDs. Sandbox PIDs are above PID_MAX, so liveness reports every container stopped.
 - **resolve** (figure 1): \`openStore({root})\`, one \`reconcile()\`, then \`store.resolve(prefix)\` for

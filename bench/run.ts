@@ -9,7 +9,7 @@
  * table and writes bench/results/results.md and bench/results/lookup.svg.
  * Roots go on tmpfs (/dev/shm) when it is there: runsc's roots live on tmpfs
  * (/run) in production, and ext4 is very slow to create files right after
- * mass deletions (see generate.ts).
+ * mass deletions (see src/generate/generate.ts).
  */
 import {
   accessSync,
@@ -23,6 +23,8 @@ import {
 } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateRoot } from "../src/generate/generate.js";
+import { Prng } from "../src/generate/prng.js";
 import { openStore } from "../src/index.js";
 import { type BenchArgs, parseArgs, USAGE, UsageError } from "./args.js";
 import { cleanupNow, installSignalCleanup, trackDir } from "./cleanup.js";
@@ -35,8 +37,6 @@ import { measureResolve } from "./figures/resolve.js";
 import { measureSave } from "./figures/save.js";
 import { measureWatch } from "./figures/watch.js";
 import { repoRoot } from "./fixtures.js";
-import { generateRoot } from "./generate.js";
-import { Prng } from "./prng.js";
 import { formatProfile, profileTask } from "./profile.js";
 import { figuresTable, formatMeasure, notesList, resultsMarkdown } from "./report.js";
 import { formatRatio, machineDescription } from "./stats.js";

@@ -2,16 +2,20 @@
  * The README's `npm run demo`: generate a root of realistic runsc state
  * files (10,000 containers) in a temporary directory, then run the built
  * command line against it as a user would, printing each command line, its
- * output and how long it took. The directory is removed at the end.
+ * output and how long it took. The directory is removed at the end, unless
+ * `--keep DIR` names where to write the root: it is then left there, with the
+ * commands to try on it.
  *
- * Usage: node dist/scripts/demo.js [containers]   (after npm run build)
+ * Usage: node dist/scripts/demo.js [containers] [--keep DIR]   (after npm run build;
+ *        npm run demo -- --keep DIR)
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateRoot } from "../bench/generate.js";
+import { nextSteps } from "../src/cli/commands/generate.js";
+import { generateRoot } from "../src/generate/generate.js";
 
 const DEFAULT_CONTAINERS = 10_000;
 /** Lines of long outputs (list) shown. */
@@ -74,20 +78,40 @@ function run(cli: string, root: string, step: Step): string {
   return r.stdout;
 }
 
+/** The demo's command line: `[containers] [--keep DIR]`. */
+function parseArgs(argv: readonly string[]): { n: number; keep?: string } {
+  const rest = [...argv];
+  const k = rest.indexOf("--keep");
+  let keep: string | undefined;
+  if (k >= 0) {
+    keep = rest[k + 1];
+    if (keep === undefined || keep.startsWith("-")) throw new Error("demo: --keep needs a directory");
+    rest.splice(k, 2);
+  }
+  const n = Number(rest[0] ?? DEFAULT_CONTAINERS);
+  if (!Number.isInteger(n) || n < 1 || rest.length > 1) {
+    throw new Error(`demo: usage: npm run demo -- [containers] [--keep DIR], got "${argv.join(" ")}"`);
+  }
+  return keep === undefined ? { n } : { n, keep: path.resolve(keep) };
+}
+
 async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? DEFAULT_CONTAINERS);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`demo: expected a number of containers, got "${process.argv[2]}"`);
+  const { n, keep } = parseArgs(process.argv.slice(2));
   const cli = path.join(repoRoot(), "dist", "src", "cli", "main.js");
   if (!fs.existsSync(cli)) throw new Error(`demo: ${cli} is missing: run npm run build first`);
 
-  const dir = fs.mkdtempSync(path.join(tempParent(), "runsc-index-demo-"));
-  const cleanUp = () => fs.rmSync(dir, { recursive: true, force: true });
+  // A kept root goes where asked (generateRoot refuses a non-empty directory).
+  const dir = keep ?? fs.mkdtempSync(path.join(tempParent(), "runsc-index-demo-"));
+  const cleanUp = () => {
+    if (keep === undefined) fs.rmSync(dir, { recursive: true, force: true });
+  };
   process.once("SIGINT", () => {
     cleanUp();
     process.exit(130);
   });
+  let example = "";
   try {
-    const root = path.join(dir, "k8s.io");
+    const root = keep ?? path.join(dir, "k8s.io");
     const started = performance.now();
     const generated = await generateRoot(root, n, { seed: 1 });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -97,6 +121,7 @@ async function main(): Promise<void> {
 
     const some = generated.containers[Math.floor(n / 3)]!;
     const prefix = some.containerId.slice(0, 6);
+    example = prefix;
     run(cli, root, { args: ["reconcile", "--full"] });
     run(cli, root, { args: ["find", prefix] });
     run(cli, root, { args: ["find", prefix, "--json"] });
@@ -129,7 +154,13 @@ async function main(): Promise<void> {
   } finally {
     cleanUp();
   }
-  console.log("\nRemoved the demo root. See README.md and docs/ for more.");
+  if (keep === undefined) {
+    console.log("\nRemoved the demo root. Keep one to explore with: npm run demo -- --keep DIR");
+    console.log("See README.md and docs/ for more.");
+  } else {
+    console.log(`\nThe root is kept in ${keep}.`);
+    process.stdout.write(nextSteps("npx runsc-index", keep, example));
+  }
 }
 
 main().catch((e: unknown) => {

@@ -78,6 +78,7 @@ export function notFound(id: string): RunscIndexError {
   return new RunscIndexError("ERR_NOT_FOUND", `container "${id}" does not exist`);
 }
 
+/** @internal Left out of the installed .d.ts: it takes internal (SQLite, Node) types. */
 export function isErrnoException(e: unknown, code?: string): e is NodeJS.ErrnoException {
   return e instanceof Error && "code" in e && (code === undefined || (e as NodeJS.ErrnoException).code === code);
 }

@@ -15,6 +15,7 @@ const LAYERS: Record<string, number> = {
   cli: 5,
   store: 4,
   freshness: 3,
+  generate: 3,
   export: 3,
   metrics: 3,
   index: 3,

@@ -159,7 +159,7 @@ export async function measureWatch(ctx: SizeContext): Promise<FigureRow[]> {
  */
 async function main(): Promise<void> {
   const arg = process.argv[2] ?? "100000";
-  const { Prng } = await import("../prng.js");
+  const { Prng } = await import("../../src/generate/prng.js");
   const existing = fs.existsSync(arg) && fs.statSync(arg).isDirectory();
   const base = existing
     ? undefined
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     let root = arg;
     let containers: SizeContext["containers"];
     if (base) {
-      const { generateRoot } = await import("../generate.js");
+      const { generateRoot } = await import("../../src/generate/generate.js");
       const gen = await generateRoot(path.join(base, "root"), Number(arg));
       root = gen.dir;
       containers = gen.containers;

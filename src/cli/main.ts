@@ -6,12 +6,15 @@
  * command line goes to program.ts.
  */
 import { exitNow } from "../native/libc.js";
+import { COMPLETE_COMMAND, complete, parseComplete } from "./complete.js";
 import { EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./output.js";
 import { plainFind } from "./plain-find.js";
+import { escapeControls } from "./terminal.js";
 
 const processIo: Io = {
-  out: (s) => void process.stdout.write(s),
+  // A terminal never gets raw control characters from state files; a pipe gets the exact bytes.
+  out: process.stdout.isTTY ? (s) => void process.stdout.write(escapeControls(s)) : (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   errIsTTY: process.stderr.isTTY === true,
   drained: async () => {
@@ -33,6 +36,14 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 });
 
 async function run(argv: readonly string[]): Promise<number> {
+  if (argv.includes(COMPLETE_COMMAND)) {
+    const request = parseComplete(argv);
+    if (request !== undefined) {
+      const { defaultRoot } = await import("./default-root.js");
+      processIo.out(await complete(request, defaultRoot));
+      return EXIT_OK;
+    }
+  }
   const fast = plainFind(argv);
   if (fast === undefined) {
     const { runProgram } = await import("./program.js");

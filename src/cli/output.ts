@@ -24,8 +24,11 @@ export interface Io {
   readonly hardExit?: ((status: number) => Promise<never>) | undefined;
 }
 
+/** Formats of the commands whose human output is plain text (find, reconcile, watch, prune, doctor, generate). */
+export const TEXT_FORMATS = ["text", "json"] as const;
+
 /** Formats of `list`. */
-export const LIST_FORMATS = ["table", "json", "ids"] as const;
+export const LIST_FORMATS = ["table", "json", "csv", "ids"] as const;
 export type ListFormat = (typeof LIST_FORMATS)[number];
 
 /** Formats of `query`. */
@@ -345,8 +348,7 @@ function jsonValue(v: unknown): string {
 }
 
 function csvWriter(columns: readonly string[]): QueryWriter {
-  const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  let header = `${columns.map(field).join(",")}\n`;
+  let header = csvRecord(columns);
   const takeHeader = () => {
     const h = header;
     header = "";
@@ -355,11 +357,17 @@ function csvWriter(columns: readonly string[]): QueryWriter {
   return {
     rows: (rows) => {
       let out = takeHeader();
-      for (const row of rows) out += `${columns.map((c) => field(displayValue(row[c], ""))).join(",")}\n`;
+      for (const row of rows) out += csvRecord(columns.map((c) => displayValue(row[c], "")));
       return out;
     },
     end: takeHeader,
   };
+}
+
+/** csvRecord is one RFC 4180 record plus "\n": a field is quoted when it holds a comma, a quote, CR or LF. */
+export function csvRecord(fields: readonly string[]): string {
+  const field = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  return `${fields.map(field).join(",")}\n`;
 }
 
 /** jsonLine is one value as compact JSON plus a newline. */

@@ -8,11 +8,20 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { STATUSES } from "../state/status.js";
+import type { CompletionOption, CompletionSpec } from "./commands/completion.js";
 import { defaultRoot } from "./default-root.js";
 import { EXIT_OK } from "./exit-codes.js";
-import { type Io, LIST_FORMATS, QUERY_FORMATS, TABLE_WINDOW_ROWS } from "./output.js";
+import {
+  type Io,
+  LIST_FORMATS,
+  type ListFormat,
+  QUERY_FORMATS,
+  type QueryFormat,
+  TABLE_WINDOW_ROWS,
+  TEXT_FORMATS,
+} from "./output.js";
 import { reportError } from "./report.js";
 import { RUNSC_FORMAT_ENV, RUNSC_FORMATS } from "./runsc-flavor.js";
 
@@ -22,16 +31,18 @@ interface RunState {
   json: boolean;
   /** The exit status a command asked for (doctor). */
   status: number;
+  /** --no-trunc: an ambiguity error on a terminal lists whole IDs. */
+  noTrunc: boolean;
 }
 
 /** runProgram runs one command line (without "node main.js") and returns the exit status. */
 export async function runProgram(argv: readonly string[], io: Io): Promise<number> {
-  const run: RunState = { json: argvWantsJson(argv), status: EXIT_OK };
+  const run: RunState = { json: argvWantsJson(argv), status: EXIT_OK, noTrunc: argv.includes("--no-trunc") };
   try {
     await buildProgram(io, run).parseAsync([...argv], { from: "user" });
     return run.status;
   } catch (e) {
-    return reportError(e, run.json, io);
+    return reportError(e, run.json, io, { noTrunc: run.noTrunc });
   }
 }
 
@@ -76,7 +87,6 @@ Example:
     .description("bring the index in line with the state files; report scanned/added/updated/removed/invalid and time")
     .option("--full", "read every file, not only changed ones")
     .option("--with-state", "store each file's whole JSON in containers.state (about 7x slower)")
-    .option("--json", "print the report as one JSON object")
     .addHelpText(
       "after",
       `
@@ -89,8 +99,8 @@ Examples:
     )
     .action(async (_opts, cmd: Command) => {
       const { reconcile } = await import("./commands/reconcile.js");
-      const opts = begin<Parameters<typeof reconcile>[0]>(cmd, cmd.opts().json === true);
-      await reconcile(opts, io);
+      const json = formatOf(cmd) === "json";
+      await reconcile({ ...begin<Parameters<typeof reconcile>[0]>(cmd, json), json }, io);
     });
 
   program
@@ -98,7 +108,7 @@ Examples:
     .description("print the container ID a prefix names (an exact ID wins)")
     .argument("<prefix>", "a container ID or a prefix of one")
     .option("--sandbox <sid>", "only containers of this sandbox")
-    .option("--json", 'print {"containerId","sandboxId"}')
+    .option("--no-trunc", "an ambiguity error shows whole IDs, not 12 characters")
     .addHelpText(
       "after",
       `
@@ -110,8 +120,8 @@ Examples:
     )
     .action(async (prefix: string, _opts, cmd: Command) => {
       const { find } = await import("./commands/find.js");
-      const opts = begin<Parameters<typeof find>[0]>(cmd, cmd.opts().json === true);
-      await find({ ...opts, prefix }, io);
+      const json = formatOf(cmd) === "json";
+      await find({ ...begin<Parameters<typeof find>[0]>(cmd, json), json, prefix }, io);
     });
 
   program
@@ -121,12 +131,11 @@ Examples:
     .addOption(
       new Option("--status <status>", "only containers with this status (after the liveness check)").choices(STATUSES),
     )
-    .addOption(new Option("--format <format>", "output format").choices(LIST_FORMATS).default("table"))
     .addOption(
       new Option(
         "-q, --quiet",
         "print the container IDs of the state file names, reading no file (runsc list -q)",
-      ).conflicts("format"),
+      ).conflicts(["format", "json"]),
     )
     .option("--strict-liveness", "add STRICT STATUS and LIVENESS: the sandbox process checked for zombie and PID reuse")
     .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
@@ -141,9 +150,8 @@ Examples:
     )
     .action(async (_opts, cmd: Command) => {
       const { list } = await import("./commands/list.js");
-      const own = cmd.opts();
-      const opts = begin<Parameters<typeof list>[0]>(cmd, own.format === "json");
-      await list({ ...opts, format: own.quiet ? "ids" : own.format }, io);
+      const format = cmd.opts().quiet ? "ids" : formatOf<ListFormat>(cmd);
+      await list({ ...begin<Parameters<typeof list>[0]>(cmd, format === "json"), format }, io);
     });
 
   program
@@ -155,6 +163,7 @@ Examples:
       "--strict-liveness",
       'add "strictStatus" and "liveness": the sandbox process checked for zombie and PID reuse',
     )
+    .option("--no-trunc", "an ambiguity error shows whole IDs, not 12 characters")
     .addHelpText(
       "after",
       `
@@ -177,6 +186,7 @@ Example:
     .argument("<id>", "a container ID or a prefix of one")
     .option("--sandbox <sid>", "only containers of this sandbox")
     .option("--pretty", "indent by two spaces (Go's json.MarshalIndent)")
+    .option("--no-trunc", "an ambiguity error shows whole IDs, not 12 characters")
     .addHelpText(
       "after",
       `
@@ -193,7 +203,6 @@ Examples:
     .command("query")
     .description("run one read-only SQL statement on the index (see docs/sql.md)")
     .argument("<sql>", "one SELECT, WITH or VALUES statement (EXPLAIN [QUERY PLAN] allowed)")
-    .addOption(new Option("--format <format>", "output format").choices(QUERY_FORMATS).default("table"))
     .option("--param <value>", "a value for the next ? placeholder (repeatable; bound as text)", collect)
     .option("--named <key=value>", "a value for @key, :key or $key (repeatable; bound as text)", collect)
     .option("--no-fresh", "trust the index's contents instead of checking every file (names are always current)")
@@ -218,8 +227,8 @@ Examples:
     )
     .action(async (sql: string, _opts, cmd: Command) => {
       const { query } = await import("./commands/query.js");
-      const opts = begin<Parameters<typeof query>[0]>(cmd, cmd.opts().format === "json");
-      await query({ ...opts, sql }, io);
+      const format = formatOf<QueryFormat>(cmd);
+      await query({ ...begin<Parameters<typeof query>[0]>(cmd, format === "json"), format, sql }, io);
     });
 
   const followOptions = (cmd: Command) =>
@@ -235,7 +244,6 @@ Examples:
       .description(
         "keep the index live (inotify) until SIGINT/SIGTERM, printing each change as an event; other processes then skip their rescans",
       )
-      .option("--json", "one JSON object per event, as `runsc-index events`")
       .option("--export <url>", 'also keep this host\'s rows in PostgreSQL current (postgres://...; "" for PG* env)')
       .option("--host <name>", "host name of the exported rows (default: this machine's host name)")
       .option("--metrics <host:port>", "serve Prometheus metrics at http://<host:port>/metrics"),
@@ -254,7 +262,8 @@ Examples:
     )
     .action(async (_opts, cmd: Command) => {
       const { watch } = await import("./commands/watch.js");
-      await watch(begin<Parameters<typeof watch>[0]>(cmd, cmd.opts().json === true), io);
+      const json = formatOf(cmd) === "json";
+      await watch({ ...begin<Parameters<typeof watch>[0]>(cmd, json), json }, io);
     });
 
   followOptions(
@@ -282,7 +291,6 @@ Example:
     .option("--to <url>", "postgres:// URL (default: libpq's PGHOST, PGDATABASE, PGUSER, PGPASSWORD, ...)")
     .option("--host <name>", "host name of the exported rows (default: this machine's host name)")
     .option("--drop-host <name>", "delete every row of this host instead of exporting")
-    .option("--json", "print the report as one JSON object")
     .addHelpText(
       "after",
       `
@@ -295,14 +303,14 @@ Examples:
     )
     .action(async (_opts, cmd: Command) => {
       const { exportCommand } = await import("./commands/export.js");
-      await exportCommand(begin<Parameters<typeof exportCommand>[0]>(cmd, cmd.opts().json === true), io);
+      const json = formatOf(cmd) === "json";
+      await exportCommand({ ...begin<Parameters<typeof exportCommand>[0]>(cmd, json), json }, io);
     });
 
   program
     .command("prune")
     .description("remove orphan .lock files and stale temporary files, each under its lock; never a .state file")
     .option("--dry-run", "list what would be removed; remove nothing")
-    .option("--json", "print the report as one JSON object")
     .addHelpText(
       "after",
       `
@@ -312,13 +320,13 @@ Example:
     )
     .action(async (_opts, cmd: Command) => {
       const { prune } = await import("./commands/prune.js");
-      await prune(begin<Parameters<typeof prune>[0]>(cmd, cmd.opts().json === true), io);
+      const json = formatOf(cmd) === "json";
+      await prune({ ...begin<Parameters<typeof prune>[0]>(cmd, json), json }, io);
     });
 
   program
     .command("doctor")
     .description("check the index: integrity, freshness, counts, invalid files; exit 1 if anything is wrong")
-    .option("--json", "print the report as one JSON object")
     .addHelpText(
       "after",
       `
@@ -330,10 +338,114 @@ Example:
     )
     .action(async (_opts, cmd: Command) => {
       const { doctor } = await import("./commands/doctor.js");
-      run.status = await doctor(begin<Parameters<typeof doctor>[0]>(cmd, cmd.opts().json === true), io);
+      const json = formatOf(cmd) === "json";
+      run.status = await doctor({ ...begin<Parameters<typeof doctor>[0]>(cmd, json), json }, io);
     });
 
+  program
+    .command("generate")
+    .description("write a root of realistic runsc state files to explore (pods of 1-5 containers, with .lock files)")
+    .argument("<dir>", "the directory to fill (created if missing; must be empty)")
+    .option("-n, --count <n>", "how many containers", wholeNumber, 1000)
+    .option("--seed <n>", "seed of the generator: the same seed and count give the same files", wholeNumber)
+    .addHelpText(
+      "after",
+      `
+Sandbox PIDs are above the kernel's PID limit, so every container reads as stopped (as runsc would list them).
+
+Example:
+  $ runsc-index generate /tmp/demo-root --count 10000
+  Generated 10000 containers in 3336 sandboxes (74.6 MB of state files, each with its .lock) in /tmp/demo-root in 3.5 s.`,
+    )
+    .action(async (dir: string, _opts, cmd: Command) => {
+      const { generate } = await import("./commands/generate.js");
+      const own = cmd.opts();
+      run.json = formatOf(cmd) === "json";
+      await generate({ dir, count: own.count, seed: own.seed, json: run.json }, io);
+    });
+
+  program
+    .command("completion")
+    .description("print a shell completion script: commands, options, and container IDs from the index")
+    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"]))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ source <(runsc-index completion bash)                      # now; add the line to ~/.bashrc to keep it
+  $ runsc-index completion zsh > "\${fpath[1]}/_runsc-index"   # then restart zsh
+  $ runsc-index completion fish > ~/.config/fish/completions/runsc-index.fish`,
+    )
+    .action(async (shell: "bash" | "zsh" | "fish") => {
+      const { completion } = await import("./commands/completion.js");
+      completion(shell, completionSpec(program), io);
+    });
+
+  for (const cmd of program.commands) {
+    const formats = OUTPUT_FORMATS[cmd.name()];
+    if (formats) addFormatOptions(cmd, formats);
+  }
   return program;
+}
+
+/**
+ * The machine-output spelling of every command: `--format` with the formats
+ * it has (the first is the default), and `--json` as its alias everywhere.
+ * state and show print runsc's JSON always and have neither.
+ */
+const OUTPUT_FORMATS: Readonly<Record<string, readonly string[]>> = {
+  reconcile: TEXT_FORMATS,
+  find: TEXT_FORMATS,
+  list: LIST_FORMATS,
+  query: QUERY_FORMATS,
+  watch: TEXT_FORMATS,
+  export: TEXT_FORMATS,
+  prune: TEXT_FORMATS,
+  doctor: TEXT_FORMATS,
+  generate: TEXT_FORMATS,
+};
+
+function addFormatOptions(cmd: Command, formats: readonly string[]): void {
+  cmd.addOption(new Option("--format <format>", "output format").choices(formats).default(formats[0]));
+  cmd.addOption(new Option("--json", "same as --format json").conflicts("format"));
+}
+
+/** formatOf returns the output format a command line asked for (--json or --format). */
+function formatOf<F extends string = string>(cmd: Command): F {
+  const own = cmd.opts();
+  return (own.json === true ? "json" : own.format) as F;
+}
+
+/** What each command's argument is, for completion; others take none or free text. */
+const COMPLETED_ARGUMENTS: Readonly<Record<string, "container" | "directory">> = {
+  find: "container",
+  state: "container",
+  show: "container",
+  generate: "directory",
+};
+
+/** completionSpec reads the commands and options completion offers from the program itself. */
+function completionSpec(program: Command): CompletionSpec {
+  const option = (o: Option): CompletionOption => ({
+    names: [o.short, o.long].filter((n): n is string => n !== undefined),
+    description: o.description,
+    takesValue: o.required || o.optional,
+    ...(o.argChoices ? { choices: o.argChoices } : {}),
+  });
+  return {
+    globalOptions: program.options.filter((o) => !o.hidden).map(option),
+    commands: program.commands.map((c) => ({
+      name: c.name(),
+      description: c.description(),
+      options: c.options.filter((o) => !o.hidden).map(option),
+      argument: COMPLETED_ARGUMENTS[c.name()] ?? argumentKind(c.registeredArguments[0]),
+    })),
+  };
+}
+
+function argumentKind(a: Argument | undefined): CompletionSpec["commands"][number]["argument"] {
+  if (a === undefined) return "none";
+  return a.argChoices ? { choices: a.argChoices } : "other";
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

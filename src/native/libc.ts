@@ -6,7 +6,9 @@
  * Every function returns the raw result; errno is read right after the call,
  * before any other libc call can overwrite it.
  */
+import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { RunscIndexError } from "../errors.js";
 
 type Koffi = typeof import("koffi");
 type Fn = (...args: unknown[]) => unknown;
@@ -36,7 +38,7 @@ let bound: Libc | undefined;
 function libc(): Libc {
   if (bound !== undefined) return bound;
   const koffi = createRequire(import.meta.url)("koffi") as Koffi;
-  const lib = koffi.load("libc.so.6");
+  const { lib } = loadLibc(koffi);
   bound = {
     koffi,
     flock: lib.func("int flock(int fd, int operation)"),
@@ -55,6 +57,50 @@ function libc(): Libc {
     exit: lib.func("void _exit(int status)"),
   };
   return bound;
+}
+
+// --- finding libc by name: glibc, then musl (Alpine) ---
+
+/**
+ * libcNames returns the names to dlopen, in order: glibc's soname, musl's
+ * (`libc.musl-<arch>.so.1`, which Alpine links to its loader), then every
+ * musl loader `/lib/ld-musl-*.so.1` in `libDirEntries` (musl's loader is its libc).
+ */
+export function libcNames(arch: string, libDirEntries: readonly string[]): string[] {
+  const muslArch = arch === "x64" ? "x86_64" : arch === "arm64" ? "aarch64" : arch;
+  const loaders = libDirEntries.filter((n) => /^ld-musl-.+\.so\.1$/.test(n)).map((n) => `/lib/${n}`);
+  return ["libc.so.6", `libc.musl-${muslArch}.so.1`, ...loaders];
+}
+
+/**
+ * loadLibc returns the first of libcNames that dlopen accepts, with its name.
+ * /lib is listed only when glibc's name fails. Throws ERR_IO naming every name tried.
+ */
+export function loadLibc(koffi: Koffi): { lib: ReturnType<Koffi["load"]>; name: string } {
+  const tried: string[] = [];
+  for (const list of [() => libcNames(process.arch, []), () => libcNames(process.arch, listLib())]) {
+    for (const name of list()) {
+      if (tried.includes(name)) continue;
+      tried.push(name);
+      try {
+        return { lib: koffi.load(name), name };
+      } catch {
+        // not this libc: try the next name
+      }
+    }
+  }
+  throw new RunscIndexError(
+    "ERR_IO",
+    `loading libc for flock and inotify: none of ${tried.join(", ")} could be loaded`,
+  );
+}
+
+function listLib(): string[] {
+  try {
+    return readdirSync("/lib");
+  } catch {
+    return [];
+  }
 }
 
 export const LOCK_EX = 2;

@@ -46,6 +46,7 @@ export interface ReconcileReport {
 const WORKER_THRESHOLD = 2_000;
 const WRITE_BATCH = 512;
 
+/** @internal Left out of the installed .d.ts: it takes internal (SQLite, Node) types. */
 export async function reconcile(
   root: string,
   index: SqliteIndex,
@@ -194,6 +195,7 @@ function changedFiles(
 /**
  * refreshFiles re-reads the named state files (pending rows, say) and writes
  * what they hold to the index.
+ * @internal Left out of the installed .d.ts: it takes internal (SQLite) types.
  */
 export async function refreshFiles(
   root: string,

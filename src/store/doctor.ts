@@ -39,6 +39,7 @@ export interface DoctorReport {
 }
 
 /**
+ * @internal Left out of the installed .d.ts: it takes internal (SQLite) types.
  * doctor builds the report. `index` is asked again after `reconcile`, which
  * may have found the index corrupt and rebuilt it: counts and files then come
  * from the rebuilt index, integrity from the one found.

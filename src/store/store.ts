@@ -80,6 +80,7 @@ export class Store {
   readonly #watchers = new Set<Watcher>();
   #closed = false;
 
+  /** @internal openStore builds a Store; the .d.ts leave this out (stripInternal), with the index's types. */
   constructor(settings: StoreSettings, index: SqliteIndex) {
     this.root = settings.root;
     this.indexPath = settings.indexPath;

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateRoot } from "../../bench/generate.js";
+import { generateRoot } from "../../src/generate/generate.js";
 import { goTime, makeTempDir, removeTempDirs, writeState } from "../helpers/roots.js";
 import { CLI, ensureBuilt, errorLine, REPO_ROOT, runCli } from "./cli.js";
 

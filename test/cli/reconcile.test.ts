@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { generateRoot } from "../../bench/generate.js";
+import { generateRoot } from "../../src/generate/generate.js";
 import {
   FIXTURE_SANDBOX_ID,
   FIXTURE_STATE_NAMES,

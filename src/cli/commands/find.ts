@@ -1,3 +1,4 @@
+import { explainLookup } from "../lookup.js";
 import type { Io } from "../output.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
@@ -16,8 +17,8 @@ export interface FindOptions extends GlobalOptions {
  * ERR_NOT_FOUND, ERR_AMBIGUOUS_ID.
  */
 export async function find(options: FindOptions, io: Io): Promise<void> {
-  await withStore(options, { inotify: false, io }, (store) => {
-    const { containerId, sandboxId } = store.resolve(options.prefix, { sandbox: options.sandbox });
-    io.out(options.json ? `${JSON.stringify({ containerId, sandboxId })}\n` : `${containerId}\n`);
-  });
+  const { containerId, sandboxId } = await withStore(options, { inotify: false, io }, (store) =>
+    explainLookup(store, options.sandbox, () => store.resolve(options.prefix, { sandbox: options.sandbox })),
+  );
+  io.out(options.json ? `${JSON.stringify({ containerId, sandboxId })}\n` : `${containerId}\n`);
 }

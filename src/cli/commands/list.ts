@@ -1,6 +1,6 @@
 import type { Status } from "../../state/status.js";
 import type { ContainerSummary } from "../../store/container.js";
-import { type Io, type ListFormat, ociStateJson, runscListTable } from "../output.js";
+import { csvRecord, goRfc3339Nano, type Io, type ListFormat, ociStateJson, runscListTable } from "../output.js";
 import { runscFlavor } from "../runsc-flavor.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
@@ -19,7 +19,8 @@ export interface ListOptions extends GlobalOptions {
 /**
  * list prints what `runsc list` prints for the same files and liveness:
  * the tabwriter table, `--format json` (one line of OCI states, `null` when
- * there are none), or (`-q`) the container IDs of the state file names,
+ * there are none), `--format csv` (the table's columns as CSV), or (`-q`)
+ * the container IDs of the state file names,
  * without reading any file, as runsc does. Files that cannot be read are
  * skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
  */
@@ -29,7 +30,7 @@ export async function list(options: ListOptions, io: Io): Promise<void> {
     for (const chunk of inChunks(ids, (id) => `${id}\n`)) io.out(chunk);
     return;
   }
-  const { summaries, ociVersion } = await withStore(options, { inotify: false, io }, async (store) => ({
+  const { summaries, ociVersion } = await withStore(options, { inotify: false, io, progressOn: io }, async (store) => ({
     summaries: await store.list({
       sandbox: options.sandbox,
       status: options.status,
@@ -68,6 +69,12 @@ function* render(
         return (i > 0 ? "," : "") + (strict ? withStrictFields(json, r) : json);
       });
       yield "]\n";
+      return;
+    case "csv":
+      yield csvRecord(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
+      yield* inChunks(rows, (r) =>
+        csvRecord([r.containerId, String(r.pid), r.status, r.bundleDir, goRfc3339Nano(r.createdAt), r.owner]),
+      );
       return;
     case "table":
       yield runscListTable(

@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { openStore } from "../../store/open-store.js";
+import { INDEX_DIR, openStore } from "../../store/open-store.js";
 import type { Store } from "../../store/store.js";
 import type { Io } from "../output.js";
 
@@ -32,6 +32,8 @@ export interface OpenHow {
   readonly buildsIndex?: boolean;
   /** Where a read command says that the root does not exist (runsc itself prints nothing). */
   readonly io?: Io;
+  /** Show a progress bar there while an index is built for the first time (a terminal only). */
+  readonly progressOn?: Io;
 }
 
 /**
@@ -62,16 +64,31 @@ function rootExists(root: string): boolean {
   }
 }
 
-/** withStore runs fn with a store opened for the command and always closes it. */
+/**
+ * withStore runs fn with a store opened for the command and always closes
+ * it. With `progressOn`, an index built for the first time (none existed)
+ * is built first with a progress bar when that Io's stderr is a terminal.
+ */
 export async function withStore<T>(
   options: GlobalOptions,
   how: OpenHow,
   fn: (store: Store) => T | Promise<T>,
 ): Promise<T> {
+  const progressOn = how.progressOn?.errIsTTY ? how.progressOn : undefined;
+  const firstBuild = progressOn !== undefined && fs.existsSync(options.root) && !fs.existsSync(indexPathOf(options));
   const store = openForCommand(options, how);
   try {
+    if (firstBuild) {
+      const { buildIndexWithProgress } = await import("../progress.js");
+      await buildIndexWithProgress(store, progressOn);
+    }
     return await fn(store);
   } finally {
     store.close();
   }
+}
+
+/** indexPathOf is where openStore puts the index for these options. */
+function indexPathOf(options: GlobalOptions): string {
+  return path.resolve(options.index ?? path.join(path.resolve(options.root), INDEX_DIR, "index.db"));
 }

@@ -34,7 +34,7 @@ const CHUNK_CHARS = 64 * 1024;
 export async function query(options: QueryOptions, io: Io): Promise<void> {
   const params = queryParams(options.param ?? [], options.named ?? []);
   try {
-    await withStore(options, { inotify: false, io }, async (store) => {
+    await withStore(options, { inotify: false, io, progressOn: io }, async (store) => {
       const rows = await store.queryRows(options.sql, params, {
         fresh: options.fresh ?? true,
         timeoutMs: options.timeout,

@@ -1,5 +1,6 @@
 import type { ReconcileReport } from "../../reconcile/reconcile.js";
 import { type Io, jsonLine } from "../output.js";
+import { ProgressBar } from "../progress.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
 export interface ReconcileCommandOptions extends GlobalOptions {
@@ -46,32 +47,4 @@ function summary(r: ReconcileReport): string {
   if (r.invalidFiles.length > INVALID_SHOWN)
     lines.push(`and ${r.invalidFiles.length - INVALID_SHOWN} more invalid files`);
   return `${lines.join("\n")}\n`;
-}
-
-/** How often the bar is redrawn at most. */
-const REDRAW_MS = 100;
-const BAR_WIDTH = 30;
-
-/** ProgressBar draws `reconcile [####......] done/total` on one terminal line and erases it at the end. */
-class ProgressBar {
-  readonly #io: Io;
-  #lastDraw = Number.NEGATIVE_INFINITY;
-  #drawn = false;
-
-  constructor(io: Io) {
-    this.#io = io;
-  }
-
-  update(done: number, total: number): void {
-    const now = Date.now();
-    if (now - this.#lastDraw < REDRAW_MS && done < total) return;
-    this.#lastDraw = now;
-    const filled = total > 0 ? Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH)) : 0;
-    this.#io.err(`\rreconcile [${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}] ${done}/${total} files`);
-    this.#drawn = true;
-  }
-
-  clear(): void {
-    if (this.#drawn) this.#io.err("\r\x1b[K");
-  }
 }

@@ -1,4 +1,5 @@
 import { encodeGoJsonIndent } from "../../state/go-json.js";
+import { explainLookup } from "../lookup.js";
 import type { Io } from "../output.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
@@ -20,7 +21,7 @@ export interface ShowOptions extends GlobalOptions {
  */
 export async function show(options: ShowOptions, io: Io): Promise<void> {
   const c = await withStore(options, { inotify: false, io }, (store) =>
-    store.load(options.id, { sandbox: options.sandbox, skipCheck: true }),
+    explainLookup(store, options.sandbox, () => store.load(options.id, { sandbox: options.sandbox, skipCheck: true })),
   );
   const doc = c.document;
   io.out(`${options.pretty ? encodeGoJsonIndent(doc.root, "  ") : doc.encode()}\n`);

@@ -1,3 +1,4 @@
+import { explainLookup } from "../lookup.js";
 import { type Io, ociStateIndented } from "../output.js";
 import { runscFlavor } from "../runsc-flavor.js";
 import { type GlobalOptions, withStore } from "./open.js";
@@ -20,7 +21,9 @@ export interface StateOptions extends GlobalOptions {
  */
 export async function state(options: StateOptions, io: Io): Promise<void> {
   const { c, flavor } = await withStore(options, { inotify: false, io }, async (store) => ({
-    c: await store.load(options.id, { sandbox: options.sandbox, strictLiveness: options.strictLiveness === true }),
+    c: await explainLookup(store, options.sandbox, () =>
+      store.load(options.id, { sandbox: options.sandbox, strictLiveness: options.strictLiveness === true }),
+    ),
     flavor: runscFlavor(options.runscFormat, store.root),
   }));
   const text = ociStateIndented(

@@ -1,4 +1,4 @@
-import { FIXTURE_SANDBOX_ID, FIXTURE_SUB_ID, readFixture } from "./fixtures.js";
+import { FIXTURE_SANDBOX_ID, FIXTURE_SUB_ID, SANDBOX_STATE_TEXT, SUB_STATE_TEXT } from "./fixture-text.js";
 import type { FileVars } from "./plan.js";
 import { compileTemplate, type Substitution, type Template } from "./template.js";
 
@@ -30,17 +30,17 @@ function sharedSubs(rootDir: string): Substitution<FileVars>[] {
   ];
 }
 
-/** loadStateTemplates reads both fixtures and cuts them into templates for files under `rootDir`. */
+/** loadStateTemplates cuts both embedded fixtures them into templates for files under `rootDir`. */
 export function loadStateTemplates(rootDir: string): StateTemplates {
   const shared = sharedSubs(rootDir);
-  const root = compileTemplate<FileVars>(readFixture(FIXTURE_SANDBOX_ID), [
+  const root = compileTemplate<FileVars>(SANDBOX_STATE_TEXT, [
     ...shared,
     ['"status":"running"', (v) => `"status":"${v.status}"`],
     ['"goferPid":412331', (v) => `"goferPid":${v.goferPid}`],
     ["2026-08-12T14:03:27.418862107Z", (v) => v.createdAt],
     ["/default_", (v) => `/${v.namespace}_`],
   ]);
-  const sub = compileTemplate<FileVars>(readFixture(FIXTURE_SUB_ID), [
+  const sub = compileTemplate<FileVars>(SUB_STATE_TEXT, [
     ...shared,
     [FIXTURE_SUB_ID, (v) => v.containerId],
     ['"status":"created"', (v) => `"status":"${v.status}"`],

@@ -1,6 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { RunscIndexError } from "../errors.js";
 import { type FileVars, planSandbox } from "./plan.js";
 import { Prng } from "./prng.js";
 import { loadStateTemplates, type StateTemplates } from "./state-templates.js";
@@ -32,8 +33,9 @@ const BATCH = 2000;
 /**
  * generateRoot writes a runsc root of n containers in sandboxes of 1 to 5
  * (root + 0..4 subs; the last sandbox may be cut short) into `dir`, created
- * with mode 0711 if missing. Throws if `dir` already has entries, so a
- * benchmark never measures leftovers.
+ * with mode 0711 if missing, each state file with an empty .lock beside it.
+ * Throws ERR_INVALID_ARGUMENT for a bad `n` or if `dir` already has entries
+ * (a benchmark never measures leftovers, and no existing root is mixed into), ERR_IO.
  *
  * On an ext4 without a journal (as on this machine) creating files right after
  * deleting many is slow: ext4 skips inodes deleted in the last 1-6 minutes with
@@ -41,7 +43,11 @@ const BATCH = 2000;
  * runsc roots live on /run, a tmpfs) or reuse them rather than rm + regenerate.
  */
 export async function generateRoot(root: string, n: number, opts: GenerateOptions = {}): Promise<GeneratedRoot> {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`generating root: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RunscIndexError(
+      "ERR_INVALID_ARGUMENT",
+      `generating a root: the count must be a non-negative integer, got ${n}`,
+    );
   const dir = resolve(root);
   prepareDir(dir);
   const prng = new Prng(opts.seed ?? 1);
@@ -59,7 +65,9 @@ function prepareDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: ROOT_MODE });
   // runsc's MkdirAll(root, 0711); chmod too, since umask or mkdtemp (0700) may have narrowed it.
   chmodSync(dir, ROOT_MODE);
-  if (readdirSync(dir).length > 0) throw new Error(`generating root in "${dir}": directory is not empty`);
+  if (readdirSync(dir).length > 0) {
+    throw new RunscIndexError("ERR_INVALID_ARGUMENT", `generating a root in "${dir}": the directory is not empty`);
+  }
 }
 
 class RootWriter {
