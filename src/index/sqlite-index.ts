@@ -133,6 +133,21 @@ export class SqliteIndex implements NameIndex {
     return this.#s.rows.all({ sandboxId: filter.sandboxId ?? null }) as ContainerRow[];
   }
 
+  /**
+   * eachRow yields the rows of rows() one at a time, straight from SQLite, so
+   * a listing of 100,000 never holds them all. The connection is busy until
+   * the iteration ends: run nothing else on this index meanwhile.
+   */
+  eachRow(filter: RowFilter = {}): IterableIterator<ContainerRow> {
+    return this.#s.rows.iterate({ sandboxId: filter.sandboxId ?? null }) as IterableIterator<ContainerRow>;
+  }
+
+  /** rootCreatedAt maps each sandbox (or just `sandboxId`) to its root container's createdAt ("" when unknown). */
+  rootCreatedAt(filter: RowFilter = {}): Map<string, string> {
+    const pairs = this.#s.rootCreatedAt.raw().all({ sandboxId: filter.sandboxId ?? null }) as [string, string][];
+    return new Map(pairs);
+  }
+
   row(c: Candidate): ContainerRow | undefined {
     return this.#s.row.get(c.containerId, c.sandboxId) as ContainerRow | undefined;
   }
@@ -223,6 +238,8 @@ function prepareStatements(db: Database.Database) {
       WHERE (@sandboxId IS NULL OR sandbox_id = @sandboxId)
       ORDER BY container_id, sandbox_id`),
     row: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers WHERE container_id = ? AND sandbox_id = ?`),
+    rootCreatedAt: db.prepare(`SELECT sandbox_id, coalesce(created_at, '') FROM containers
+      WHERE is_root = 1 AND (@sandboxId IS NULL OR sandbox_id = @sandboxId)`),
     sandboxIds: db.prepare("SELECT DISTINCT sandbox_id FROM containers ORDER BY sandbox_id"),
     count: db.prepare("SELECT count(*) FROM containers"),
     recordInvalid: db.prepare(`INSERT INTO invalid_files (name, reason, seen) VALUES (?, ?, ?)

@@ -16,52 +16,63 @@ export interface ListOptions extends GlobalOptions {
 /**
  * list prints what `runsc list` prints for the same files and liveness:
  * the tabwriter table, `--format json` (one line of OCI states, `null` when
- * there are none), or one container ID per line. Files that cannot be read
- * are skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
+ * there are none), or one container ID per line. Rows stream from SQLite to
+ * stdout in chunks (100,000 containers make ~90 MB of JSON); only the table,
+ * whose column widths depend on every row, holds its few columns for all.
+ * Files that cannot be read are skipped, as runsc list skips them. Throws
+ * ERR_INVALID_ID (bad sandbox).
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
   const idsOnly = options.format === "ids" && options.status === undefined;
-  const summaries = await withStore(options, { inotify: false }, (store) =>
-    store.list({
+  await withStore(options, { inotify: false }, async (store) => {
+    const listing = await store.listing({
       sandbox: options.sandbox,
       status: options.status,
       // IDs alone need neither current contents nor the liveness check.
       fresh: (options.fresh ?? true) && !idsOnly,
       skipCheck: idsOnly,
-    }),
-  );
-  for (const chunk of render(inFileNameOrder(summaries), options.format)) io.out(chunk);
+    });
+    for (const chunk of render(inFileNameOrder(listing), options.format)) io.out(chunk);
+  });
 }
 
-/** render yields the output in chunks: 100k containers make ~90 MB of JSON, never held as one string. */
-function* render(rows: readonly ContainerSummary[], format: ListFormat): Generator<string> {
+/** render yields the output in chunks, never as one string. */
+function* render(rows: Iterable<ContainerSummary>, format: ListFormat): Generator<string> {
   switch (format) {
     case "ids":
       yield* inChunks(rows, (r) => `${r.containerId}\n`);
       return;
-    case "json":
+    case "json": {
       // json.NewEncoder(os.Stdout).Encode(states): a nil slice is null.
-      if (rows.length === 0) {
-        yield "null\n";
-        return;
+      let any = false;
+      for (const chunk of inChunks(
+        rows,
+        (r, i) => (i > 0 ? "," : "[") + ociStateJson(ociState(r), r.annotationsJson),
+      )) {
+        any = true;
+        yield chunk;
       }
-      yield "[";
-      yield* inChunks(rows, (r, i) => (i > 0 ? "," : "") + ociStateJson(ociState(r), r.annotationsJson));
-      yield "]\n";
+      yield any ? "]\n" : "null\n";
       return;
+    }
     case "table":
-      yield runscListTable(rows.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })));
+      yield runscListTable(Array.from(rows, (r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })));
   }
 }
 
 const ROWS_PER_CHUNK = 1_000;
 
-function* inChunks<T>(rows: readonly T[], line: (row: T, index: number) => string): Generator<string> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_CHUNK) {
-    let chunk = "";
-    for (let j = i; j < Math.min(i + ROWS_PER_CHUNK, rows.length); j++) chunk += line(rows[j]!, j);
-    yield chunk;
+function* inChunks<T>(rows: Iterable<T>, line: (row: T, index: number) => string): Generator<string> {
+  let chunk = "";
+  let i = 0;
+  for (const row of rows) {
+    chunk += line(row, i++);
+    if (i % ROWS_PER_CHUNK === 0) {
+      yield chunk;
+      chunk = "";
+    }
   }
+  if (chunk !== "") yield chunk;
 }
 
 function ociState(r: ContainerSummary) {
@@ -70,13 +81,29 @@ function ociState(r: ContainerSummary) {
 
 /**
  * runsc lists in the order of filepath.Glob, that is by file name
- * `<cid>_sandbox:<sid>.state`; by container ID differs only when one ID is
- * another plus characters that sort before "_sandbox:".
+ * `<cid>_sandbox:<sid>.state`. The index yields (container ID, sandbox ID)
+ * order, which differs only among IDs that extend another ID (by characters
+ * that sort before "_"); every ID between the two shares that prefix. So rows
+ * are held only while they extend the first of the current run, and each
+ * run is sorted by file name as it ends: 64-hex IDs never make a run of two.
  */
-function inFileNameOrder(rows: readonly ContainerSummary[]): ContainerSummary[] {
-  const keyed = rows.map((r) => ({ r, key: `${r.containerId}_sandbox:${r.sandboxId}.state` }));
-  let sorted = true;
-  for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1]!.key <= keyed[i]!.key;
-  if (!sorted) keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return keyed.map((k) => k.r);
+function* inFileNameOrder(rows: Iterable<ContainerSummary>): Generator<ContainerSummary> {
+  let run: ContainerSummary[] = [];
+  for (const r of rows) {
+    if (run.length > 0 && !r.containerId.startsWith(run[0]!.containerId)) {
+      yield* sortedByFileName(run);
+      run = [];
+    }
+    run.push(r);
+  }
+  yield* sortedByFileName(run);
+}
+
+function sortedByFileName(run: ContainerSummary[]): ContainerSummary[] {
+  if (run.length < 2) return run;
+  const key = (r: ContainerSummary) => `${r.containerId}_sandbox:${r.sandboxId}.state`;
+  return run
+    .map((r) => ({ r, k: key(r) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .map((x) => x.r);
 }
