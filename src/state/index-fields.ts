@@ -4,18 +4,49 @@
  * needs no round trip, only validity (a torn write must not parse) and the
  * fields. The parsed value is projected onto the lossless tree's shape so
  * the same readFields applies the same rules and words the same errors.
- * One difference: an integer field written as `1.0` or `1e2` passes here,
- * where Go (and load) reject it; such files do not come from runsc.
+ *
+ * What JSON.parse reads differently from load (and Go): an integer field
+ * spelled `1.0` or `1e2` is an integer to JSON.parse only. So a file whose
+ * text may hold such a spelling of `pid` or `goferPid` (any such key, or a
+ * key with an escaped letter, which could be one in disguise) is read by
+ * load's lossless decoder instead: the verdict and the fields are load's on
+ * every file (test/reliability/fast-paths.test.ts). runsc never writes
+ * either; looking costs three indexOf scans per file.
  */
 import { CorruptStateError } from "../errors.js";
+import { StateDocument } from "./document.js";
 import { type ContainerFields, FieldError, readFields } from "./fields.js";
 import { JsonNumber, type JsonValue } from "./go-json.js";
 
 const ROOT_KEYS = ["id", "status", "goferPid", "createdAt", "bundleDir", "owner", "sandbox", "spec"];
 const SANDBOX_KEYS = ["id", "pid", "podName", "namespace", "startTime"];
 
+/** After a `"pid"`/`"goferPid"` key: a number not spelled as an integer. */
+const FLOAT_VALUE = /^\s*:\s*-?\d+[.eE]/;
+/** An escaped ASCII letter (Go escapes only <, >, &, U+2028/9 and control characters). */
+const LETTER_ESCAPE = /^\\u00[4-7][0-9a-fA-F]/;
+
+/** mayReadOtherwise: whether JSON.parse may read the text differently from load (see above). */
+function mayReadOtherwise(text: string): boolean {
+  return (
+    followedBy(text, '"pid"', FLOAT_VALUE) ||
+    followedBy(text, '"goferPid"', FLOAT_VALUE) ||
+    followedBy(text, "\\u", LETTER_ESCAPE, 0)
+  );
+}
+
+/** followedBy: whether some occurrence of `key` is followed by `re` (anchored; `skip` chars of the key excluded). */
+function followedBy(text: string, key: string, re: RegExp, skip = key.length): boolean {
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    if (re.test(text.slice(at + skip, at + skip + 40))) return true;
+  }
+  return false;
+}
+
+/** indexFields returns the file's index fields, as load reads them. Throws ERR_CORRUPT_STATE naming `file`. */
 export function indexFields(text: string, file: string): ContainerFields {
   if (text.length === 0) throw new CorruptStateError(file, "empty file");
+  if (mayReadOtherwise(text)) return StateDocument.parse(text, file).fields;
   let value: unknown;
   try {
     value = JSON.parse(text);
