@@ -21,24 +21,36 @@ import { JsonNumber, type JsonValue } from "./go-json.js";
 const ROOT_KEYS = ["id", "status", "goferPid", "createdAt", "bundleDir", "owner", "sandbox", "spec"];
 const SANDBOX_KEYS = ["id", "pid", "podName", "namespace", "startTime"];
 
-/** After a `"pid"`/`"goferPid"` key: a number not spelled as an integer. */
-const FLOAT_VALUE = /^\s*:\s*-?\d+[.eE]/;
-/** An escaped ASCII letter (Go escapes only <, >, &, U+2028/9 and control characters). */
-const LETTER_ESCAPE = /^\\u00[4-7][0-9a-fA-F]/;
-
 /** mayReadOtherwise: whether JSON.parse may read the text differently from load (see above). */
 function mayReadOtherwise(text: string): boolean {
-  return (
-    followedBy(text, '"pid"', FLOAT_VALUE) ||
-    followedBy(text, '"goferPid"', FLOAT_VALUE) ||
-    followedBy(text, "\\u", LETTER_ESCAPE, 0)
-  );
+  return floatAfter(text, '"pid"') || floatAfter(text, '"goferPid"') || escapesLetter(text);
 }
 
-/** followedBy: whether some occurrence of `key` is followed by `re` (anchored; `skip` chars of the key excluded). */
-function followedBy(text: string, key: string, re: RegExp, skip = key.length): boolean {
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** floatAfter: whether some `key` is followed by `:` and a number with a fraction or an exponent. */
+function floatAfter(text: string, key: string): boolean {
   for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
-    if (re.test(text.slice(at + skip, at + skip + 40))) return true;
+    let i = at + key.length;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 0x3a) continue; // ":"
+    i++;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) === 0x2d) i++; // "-"
+    if (!isDigit(text.charCodeAt(i))) continue;
+    while (isDigit(text.charCodeAt(i))) i++;
+    const c = text.charCodeAt(i);
+    if (c === 0x2e || c === 0x65 || c === 0x45) return true; // ".", "e", "E"
+  }
+  return false;
+}
+
+/** escapesLetter: whether some `\u00XX` escape spells an ASCII letter (0x40-0x7f, a superset). */
+function escapesLetter(text: string): boolean {
+  for (let at = text.indexOf("\\u00"); at >= 0; at = text.indexOf("\\u00", at + 1)) {
+    const c = text.charCodeAt(at + 4);
+    if (c >= 0x34 && c <= 0x37) return true; // "4"-"7"
   }
   return false;
 }
