@@ -32,6 +32,10 @@ export type FigureRow = {
   /** Extra detail shown after our figure, e.g. "p99 21 µs". */
   oursDetail?: string;
   comparison?: Measure & { label: string; detail?: string };
+  /** The real runsc doing the same (state, list), when installed; for the table's runsc column. */
+  runsc?: Measure | undefined;
+  /** `node -e ''` timed in the same rounds: the floor under any whole-process figure. */
+  nodeStart?: Measure | undefined;
   /** ours / comparison (for rates too: a fraction of the comparison's rate). */
   ratio?: number;
   target: string;

@@ -41,15 +41,26 @@ export function figuresTable(rows: readonly FigureRow[]): string {
   const order = [...new Set(rows.map((r) => r.key))];
   const sorted = [...rows].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key) || a.n - b.n);
   const lines = [
-    "| figure | n | ours | comparison | ratio | target | met? |",
-    "| --- | ---: | --- | --- | ---: | --- | :-: |",
+    "| figure | n | ours | comparison | ratio | real runsc | `node -e ''` | target | met? |",
+    "| --- | ---: | --- | --- | ---: | ---: | ---: | --- | :-: |",
   ];
   for (const r of sorted) {
     const ours = `**${formatMeasure(r.ours)}**${r.oursDetail ? ` (${r.oursDetail})` : ""}`;
     const comparison = r.comparison
       ? `${formatMeasure(r.comparison)}: ${r.comparison.label}${r.comparison.detail ? ` (${r.comparison.detail})` : ""}`
       : "—";
-    const fields = [r.figure, formatCount(r.n), ours, comparison, formatRatioCell(r), r.target, formatMet(r)];
+    const optional = (m: Measure | undefined) => (m ? formatMeasure(m) : "—");
+    const fields = [
+      r.figure,
+      formatCount(r.n),
+      ours,
+      comparison,
+      formatRatioCell(r),
+      optional(r.runsc),
+      optional(r.nodeStart),
+      r.target,
+      formatMet(r),
+    ];
     lines.push(`| ${fields.map(cell).join(" | ")} |`);
   }
   return lines.join("\n");

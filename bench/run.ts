@@ -31,9 +31,10 @@ import { cleanupNow, installSignalCleanup, trackDir } from "./cleanup.js";
 import { collectGarbage, type FigureRow, type SizeContext } from "./figure.js";
 import { measureChurn } from "./figures/churn.js";
 import { measureExport } from "./figures/export.js";
-import { measureFind, measureFindAfterSave, measureList } from "./figures/processes.js";
+import { measureFind, measureFindAfterSave } from "./figures/processes.js";
 import { measureFullReconcile, measureIncrementalReconcile } from "./figures/reconcile.js";
 import { measureResolve } from "./figures/resolve.js";
+import { measureAgainstRunsc, NO_RUNSC_NOTE, RUNSC_PATH, realRunsc } from "./figures/runsc.js";
 import { measureSave } from "./figures/save.js";
 import { measureWatch } from "./figures/watch.js";
 import { repoRoot } from "./fixtures.js";
@@ -106,8 +107,13 @@ async function measureSize(base: string, n: number, args: BenchArgs, largest: bo
       const resolve = measureResolve(ctx, store);
       add(resolve.row);
       add(await measureIncrementalReconcile(ctx, store));
-      add(...measureFind(ctx).rows);
-      add(measureList(ctx));
+      const find = measureFind(ctx);
+      add(...find.rows);
+      const againstRunsc = measureAgainstRunsc(ctx);
+      add(...againstRunsc);
+      // runsc has no find; its state does the same lookup, so the find row shows runsc state beside it.
+      const runscState = againstRunsc.find((r) => r.key === "state")?.runsc;
+      for (const r of find.rows) if (r.key === "find") r.runsc = runscState;
       add(await measureFindAfterSave(ctx, store));
       add(await measureChurn(ctx, store, CHURN_MS, resolve.oursMedianUs));
       add(await measureSave(ctx, store));
@@ -149,12 +155,16 @@ function chartSeries(rows: readonly FigureRow[]): Series[] {
       const m = r.key === key ? r[which] : undefined;
       return m ? [{ n: r.n, us: m.value }] : [];
     });
+  const runscPoints = (key: string) =>
+    rows.flatMap((r) => (r.key === key && r.runsc ? [{ n: r.n, us: r.runsc.value }] : []));
   return [
-    { label: "ours: store.resolve, in process", color: "#1f77b4", points: points("resolve", "ours") },
-    { label: "runsc: list and filter, in process", color: "#d62728", points: points("resolve", "comparison") },
-    { label: "ours: runsc-index find, process", color: "#1f77b4", dashed: true, points: points("find", "ours") },
-    { label: "runsc-style lookup, process", color: "#d62728", dashed: true, points: points("find", "comparison") },
-  ];
+    { label: "runsc-index find", color: "#1f77b4", points: points("find", "ours") },
+    { label: "runsc-index state", color: "#2ca02c", points: points("state", "ours") },
+    { label: "runsc-index list", color: "#9467bd", points: points("list-table", "ours") },
+    { label: "runsc state", color: "#2ca02c", dashed: true, points: runscPoints("state") },
+    { label: "runsc list", color: "#9467bd", dashed: true, points: runscPoints("list-table") },
+    { label: "node -e ''", color: "#7f7f7f", dashed: true, points: points("node-startup", "ours") },
+  ].filter((s) => s.points.length > 0);
 }
 
 async function main(): Promise<void> {
@@ -172,6 +182,7 @@ async function main(): Promise<void> {
   const base = trackDir(mkdtempSync(join(scratch.dir, "runsc-bench-")));
   const machine = machineDescription(base).summary;
   progress(`runsc-index benchmark: sizes ${args.sizes.join(", ")}; roots under ${base} (${scratch.why})`);
+  progress(realRunsc() ? `comparing with the real runsc: ${RUNSC_PATH}` : `note: ${NO_RUNSC_NOTE}`);
   if (!existsSync(join(repoRoot(), "dist", "src", "cli", "main.js"))) {
     progress("note: dist/src/cli/main.js is missing; find and list use bench/cli-standin.ts (labelled STAND-IN)");
   }
@@ -211,7 +222,10 @@ async function main(): Promise<void> {
     });
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "results.md"), markdown);
-    writeFileSync(join(outDir, "lookup.svg"), lookupChart("Container lookup time against n", chartSeries(rows)));
+    writeFileSync(
+      join(outDir, "lookup.svg"),
+      lookupChart("Whole-process time against n: runsc-index, runsc, node's start-up", chartSeries(rows)),
+    );
     console.log(`\nMachine: ${machine}\nDate: ${date}\n`);
     console.log(figuresTable(rows));
     console.log(`\n${notesList(rows)}`);

@@ -1,9 +1,9 @@
 /**
- * Figures 4 and 5, whole processes timed from spawn to exit, interleaved run
- * by run: `runsc-index find PREFIX` against a runsc-style prefix lookup
- * process, and `runsc-index list --format json` (fresh) against a process
- * that loads every container under its lock as `runsc list` does. `node -e ''`
- * is timed alongside for scale. The root's index must be current.
+ * Figure 4, whole processes timed from spawn to exit, interleaved run by run:
+ * `runsc-index find PREFIX` against a runsc-style prefix lookup process (runsc
+ * has no find), with `node -e ''` timed alongside: the target is a margin
+ * over node's start-up. The root's index must be current. state and the
+ * listings, against the real runsc, are in runsc.ts.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +14,8 @@ import { formatMicros, median } from "../stats.js";
 import { prefixesOf } from "./resolve.js";
 
 const FIND_RUNS = 10;
+/** Issue 13: a whole-process find within this much of node's bare start-up. */
+const FIND_TARGET_MS = 15;
 
 /** The CLI when built; else the stand-in, labelled so in every row that uses it. */
 function cli(): { script: string; note: string | undefined } {
@@ -68,9 +70,10 @@ export function measureFind(ctx: SizeContext): FindResult {
       ours: { value: oursUs, unit: "us" },
       oursDetail: `median of ${FIND_RUNS}; ${formatMicros(oursUs - nodeUs)} above \`node -e ''\``,
       comparison: { label: "runsc-style lookup process (Node)", value: theirsUs, unit: "us" },
+      nodeStart: { value: nodeUs, unit: "us" },
       ratio,
-      target: "≤ 0.3x",
-      met: ratio <= 0.3,
+      target: `≤ \`node -e ''\` + ${FIND_TARGET_MS} ms`,
+      met: oursUs - nodeUs <= FIND_TARGET_MS * 1000,
       notes: note ? [note] : [],
       profile: { label: "runsc-index find", args: [script, "--root", ctx.root, "find", targets[0]!.prefix] },
     },
@@ -130,74 +133,4 @@ export async function measureFindAfterSave(ctx: SizeContext, store: Store): Prom
       ...(note ? [note] : []),
     ],
   };
-}
-
-function listRuns(n: number): number {
-  return n >= 100_000 ? 3 : n >= 10_000 ? 5 : 10;
-}
-
-/** measureList returns the list row. Throws if either process reports a wrong number of containers. */
-export function measureList(ctx: SizeContext): FigureRow {
-  const { script, note } = cli();
-  const out = join(ctx.work, "list.json");
-  const list: Command = {
-    label: "runsc-index list --format json",
-    argv: [process.execPath, script, "--root", ctx.root, "list", "--format", "json"],
-  };
-  const locked: Command = {
-    label: "locked-load process",
-    argv: [process.execPath, benchScript("runsc-list-process"), ctx.root],
-  };
-  const runs = listRuns(ctx.n);
-  // A warm-up run only where runs are cheap: at 100k one pair takes half a minute, and tmpfs has no cold cache.
-  const warmup = ctx.n >= 100_000 ? 0 : 1;
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < runs + warmup; i++) {
-    const us = runTimed(list, out);
-    // Checking is slow at 100k (~100 MB of JSON): the first output and the last.
-    if (i === 0 || i === runs + warmup - 1) bytes = checkListJson(out, ctx.n);
-    const them = runTimed(locked, out);
-    const loaded = Number(readFileSync(out, "utf8"));
-    if (loaded !== ctx.n) throw new Error(`locked-load process loaded ${loaded} containers, want ${ctx.n}`);
-    if (i >= warmup) {
-      ours.push(us);
-      theirs.push(them);
-    }
-  }
-  const oursUs = median(ours.sort((a, b) => a - b));
-  const theirsUs = median(theirs.sort((a, b) => a - b));
-  const ratio = ratioOf(oursUs, theirsUs);
-  return {
-    key: "list",
-    figure: note
-      ? "list --format json, fresh, whole process (STAND-IN)"
-      : "`runsc-index list --format json`, fresh, whole process",
-    n: ctx.n,
-    ours: { value: oursUs, unit: "us" },
-    oursDetail: `median of ${runs}; ${(bytes / 2 ** 20).toFixed(1)} MB of JSON, ${ctx.n} entries checked`,
-    comparison: { label: "locked load of every file, whole process (Node)", value: theirsUs, unit: "us" },
-    ratio,
-    target: "≤ 0.05x",
-    met: ratio <= 0.05,
-    notes: [
-      "The spec's 40 s baseline is a Go program; our Node locked-load baseline is far faster than that measurement, so the ratio is harsher here.",
-      ...(note ? [note] : []),
-    ],
-    profile: { label: "runsc-index list --format json", args: list.argv.slice(1) },
-  };
-}
-
-/** checkListJson parses the list output and checks it has n entries, each with an id; returns its size in bytes. */
-function checkListJson(file: string, n: number): number {
-  const text = readFileSync(file, "utf8");
-  const parsed = JSON.parse(text) as unknown;
-  if (!Array.isArray(parsed) || parsed.length !== n) {
-    throw new Error(
-      `list --format json printed ${Array.isArray(parsed) ? parsed.length : typeof parsed} entries, want ${n}`,
-    );
-  }
-  if (parsed.some((e) => typeof (e as { id?: unknown }).id !== "string")) throw new Error("list entry without an id");
-  return Buffer.byteLength(text);
 }

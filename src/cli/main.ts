@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 /**
  * The runsc-index executable. The common `runsc-index [--root DIR] find
- * PREFIX` runs without loading commander: a whole-process lookup is measured
- * against runsc's own, and commander costs more than the lookup. Every other
- * command line goes to program.ts.
+ * PREFIX` and `state ID` run without loading commander: a whole-process
+ * lookup is measured against runsc's own, and commander costs more than the
+ * lookup. Every other command line goes to program.ts.
  */
 import { exitNow } from "../native/libc.js";
 import { COMPLETE_COMMAND, complete, parseComplete } from "./complete.js";
 import { EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./output.js";
-import { plainFind } from "./plain-find.js";
+import { type PlainCommand, plainCommand } from "./plain-find.js";
 import { escapeControls } from "./terminal.js";
 
 const processIo: Io = {
@@ -44,18 +44,31 @@ async function run(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
     }
   }
-  const fast = plainFind(argv);
-  if (fast === undefined) {
+  const plain = plainCommand(argv);
+  if (plain === undefined) {
     const { runProgram } = await import("./program.js");
     return runProgram(argv, processIo);
   }
   try {
-    const [{ find }, { defaultRoot }] = await Promise.all([import("./commands/find.js"), import("./default-root.js")]);
-    await find({ ...fast, root: fast.root ?? defaultRoot() }, processIo);
+    await runPlain(plain);
     return EXIT_OK;
   } catch (e) {
     const { reportError } = await import("./report.js");
     return reportError(e, false, processIo);
+  }
+}
+
+/** runPlain runs a plain find or state as program.ts would, loading only that command's modules. */
+async function runPlain(plain: PlainCommand): Promise<void> {
+  const { defaultRoot } = await import("./default-root.js");
+  const root = plain.root ?? defaultRoot();
+  const index = plain.index;
+  if (plain.command === "find") {
+    const { find } = await import("./commands/find.js");
+    await find({ root, index, prefix: plain.prefix }, processIo);
+  } else {
+    const { state } = await import("./commands/state.js");
+    await state({ root, index, id: plain.id }, processIo);
   }
 }
 

@@ -1,9 +1,19 @@
 /**
- * plainFind recognizes exactly `[--root DIR] [--index FILE] find PREFIX`
- * (`--opt=value` too); anything else, help and typos included, is left to
- * commander so that it is parsed and reported the same way as ever.
+ * The plain command lines main.ts runs without loading commander: a
+ * whole-process `find` or `state` is measured against runsc's own, and
+ * commander costs more than the lookup. Exactly `[--root DIR] [--index FILE]
+ * find PREFIX` or `... state ID` (`--opt=value` too); anything else, help and
+ * typos included, is left to commander so that it is parsed and reported the
+ * same way as ever.
  */
-export function plainFind(argv: readonly string[]): { root?: string; index?: string; prefix: string } | undefined {
+export type PlainCommand =
+  | { command: "find"; root?: string; index?: string; prefix: string }
+  | { command: "state"; root?: string; index?: string; id: string };
+
+const PLAIN_COMMANDS = new Set(["find", "state"]);
+
+/** plainCommand returns the plain command argv spells, or undefined for anything commander must parse. */
+export function plainCommand(argv: readonly string[]): PlainCommand | undefined {
   const globals: { root?: string; index?: string } = {};
   let i = 0;
   for (; i < argv.length && argv[i]!.startsWith("--"); i++) {
@@ -13,6 +23,17 @@ export function plainFind(argv: readonly string[]): { root?: string; index?: str
     if (value === undefined || value === "" || value.startsWith("-")) return undefined;
     globals[flag === "--root" ? "root" : "index"] = value;
   }
-  if (argv.length !== i + 2 || argv[i] !== "find" || argv[i + 1]!.startsWith("-")) return undefined;
-  return { ...globals, prefix: argv[i + 1]! };
+  const command = argv[i];
+  if (argv.length !== i + 2 || !PLAIN_COMMANDS.has(command!) || argv[i + 1]!.startsWith("-")) return undefined;
+  return command === "find"
+    ? { command, ...globals, prefix: argv[i + 1]! }
+    : { command: "state", ...globals, id: argv[i + 1]! };
+}
+
+/** plainFind returns the options of a plain `find PREFIX` command line, else undefined. */
+export function plainFind(argv: readonly string[]): { root?: string; index?: string; prefix: string } | undefined {
+  const plain = plainCommand(argv);
+  if (plain?.command !== "find") return undefined;
+  const { command: _, ...options } = plain;
+  return options;
 }

@@ -141,6 +141,15 @@ export class SqliteIndex implements NameIndex {
     return this.#s.rows.all({ sandboxId: filter.sandboxId ?? null }) as ContainerRow[];
   }
 
+  /**
+   * eachRow yields the rows of rows() one at a time, straight from SQLite, so
+   * a listing of 100,000 never holds them all. The connection is busy until
+   * the iteration ends: run nothing else on this index meanwhile.
+   */
+  eachRow(filter: RowFilter = {}): IterableIterator<ContainerRow> {
+    return this.#s.rows.iterate({ sandboxId: filter.sandboxId ?? null }) as IterableIterator<ContainerRow>;
+  }
+
   row(c: IdPair): ContainerRow | undefined {
     return this.#s.row.get(c.containerId, c.sandboxId) as ContainerRow | undefined;
   }

@@ -6,11 +6,18 @@
  * the same readFields applies the same rules and words the same errors.
  * Keys match field names as Go matches them (goFold, the last match
  * winning), as readFields does on the lossless tree.
- * One difference: an integer field written as `1.0` or `1e2` passes here,
- * where Go (and load) reject it; such files do not come from runsc.
+ *
+ * What JSON.parse reads differently from load (and Go): an integer field
+ * spelled `1.0` or `1e2` is an integer to JSON.parse only. So a file whose
+ * text may hold such a spelling of `pid` or `goferPid` (any such key, or a
+ * key with an escaped letter, which could be one in disguise) is read by
+ * load's lossless decoder instead: the verdict and the fields are load's on
+ * every file (test/reliability/fast-paths.test.ts). runsc never writes
+ * either; looking costs three indexOf scans per file.
  */
 import { CorruptStateError } from "../errors.js";
 import { tooDeepAt, tooDeepMessage } from "./codec.js";
+import { StateDocument } from "./document.js";
 import { type ContainerFields, FieldError, readFields } from "./fields.js";
 import { JsonNumber, type JsonValue } from "./go-json.js";
 import { goFold } from "./go-keys.js";
@@ -18,8 +25,48 @@ import { goFold } from "./go-keys.js";
 const ROOT_KEYS = ["id", "status", "goferPid", "createdAt", "bundleDir", "owner", "sandbox", "spec"];
 const SANDBOX_KEYS = ["id", "pid", "podName", "namespace", "startTime"];
 
+/**
+ * mayReadOtherwise: whether JSON.parse may read the text differently from load
+ * (see above). Keys are looked for in any letter case: Go matches them so.
+ */
+function mayReadOtherwise(text: string): boolean {
+  const lower = text.toLowerCase();
+  return floatAfter(lower, '"pid"') || floatAfter(lower, '"goferpid"') || escapesLetter(text);
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** floatAfter: whether some `key` is followed by `:` and a number with a fraction or an exponent. */
+function floatAfter(text: string, key: string): boolean {
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    let i = at + key.length;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 0x3a) continue; // ":"
+    i++;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) === 0x2d) i++; // "-"
+    if (!isDigit(text.charCodeAt(i))) continue;
+    while (isDigit(text.charCodeAt(i))) i++;
+    const c = text.charCodeAt(i);
+    if (c === 0x2e || c === 0x65 || c === 0x45) return true; // ".", "e", "E"
+  }
+  return false;
+}
+
+/** escapesLetter: whether some `\u00XX` escape spells an ASCII letter (0x40-0x7f, a superset). */
+function escapesLetter(text: string): boolean {
+  for (let at = text.indexOf("\\u00"); at >= 0; at = text.indexOf("\\u00", at + 1)) {
+    const c = text.charCodeAt(at + 4);
+    if (c >= 0x34 && c <= 0x37) return true; // "4"-"7"
+  }
+  return false;
+}
+
+/** indexFields returns the file's index fields, as load reads them. Throws ERR_CORRUPT_STATE naming `file`. */
 export function indexFields(text: string, file: string): ContainerFields {
   if (text.length === 0) throw new CorruptStateError(file, "empty file");
+  if (mayReadOtherwise(text)) return StateDocument.parse(text, file).fields;
   let value: unknown;
   try {
     value = JSON.parse(text);

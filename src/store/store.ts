@@ -165,24 +165,36 @@ export class Store {
 
   /** list lists containers from the index, sorted by ID, with runsc's liveness check. */
   async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
+    return this.#repairingAsync(async () => Array.from(await this.#listing(options)));
+  }
+
+  /**
+   * listing is list() one container at a time, read from SQLite as it is
+   * consumed (the CLI streams 100,000 this way without holding them). Consume
+   * it before any other call on this store: the index is busy until then.
+   */
+  async listing(options: ListOptions = {}): Promise<IterableIterator<ContainerSummary>> {
+    return this.#repairingAsync(() => this.#listing(options));
+  }
+
+  async #listing(options: ListOptions): Promise<IterableIterator<ContainerSummary>> {
     const sandbox = options.sandbox === undefined ? undefined : parseSandboxId(options.sandbox);
-    const rows = await this.#repairingAsync(async () => {
-      await this.#freshContents(options.fresh ?? true);
-      return this.#index.rows({ sandboxId: sandbox });
-    });
-    const cache = this.livenessCache({ strict: options.strictLiveness === true });
-    const out: ContainerSummary[] = [];
+    await this.#freshContents(options.fresh ?? true);
+    return this.#summaries(sandbox, options);
+  }
+
+  *#summaries(sandbox: SandboxId | undefined, options: ListOptions): Generator<ContainerSummary, void, undefined> {
+    const cache = this.livenessCache({ strict: options.strictLiveness === true }); // one check per sandbox
     try {
-      for (const row of rows) {
+      for (const row of this.#index.eachRow({ sandboxId: sandbox })) {
         if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
         const summary = summarize(row as typeof row & { status: Status }, "", options.skipCheck === true, cache);
         // The status filter applies to the status as reported, after the liveness check.
-        if (options.status === undefined || summary.status === options.status) out.push(summary);
+        if (options.status === undefined || summary.status === options.status) yield summary;
       }
     } finally {
       cache.close();
     }
-    return out;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { plainFind } from "../../src/cli/plain-find.js";
+import { plainCommand, plainFind } from "../../src/cli/plain-find.js";
 
 describe("plainFind: the command lines find answers without commander", () => {
   it.each([
@@ -28,4 +28,21 @@ describe("plainFind: the command lines find answers without commander", () => {
   ])("%j is left to commander", (argv) => {
     expect(plainFind(argv)).toBeUndefined();
   });
+});
+
+describe("plainCommand: state is taken as plainly as find", () => {
+  it.each([
+    [["state", "9f44"], { command: "state", id: "9f44" }],
+    [["--root", "/r", "state", "9f44"], { command: "state", root: "/r", id: "9f44" }],
+    [["--root=/r", "find", "9f"], { command: "find", root: "/r", prefix: "9f" }],
+  ])("%j is taken", (argv, expected) => {
+    expect(plainCommand(argv)).toEqual(expected);
+  });
+
+  it.each([[["state"]], [["state", "9f44", "--sandbox", "s"]], [["state", "-h"]], [["show", "9f44"]]])(
+    "%j is left to commander",
+    (argv) => {
+      expect(plainCommand(argv)).toBeUndefined();
+    },
+  );
 });

@@ -274,6 +274,15 @@ describe("list and state formatting details", async () => {
     expect(list(root, "--format", "ids")).toBe("a.b\na\n");
   });
 
+  it("list: runs of IDs that extend another are each put in file-name order, streamed or not", () => {
+    const root = makeRoot();
+    for (const containerId of ["b", "a0", "b.c", "a", "a.b", "c"]) writeState(root, { containerId });
+    // By ID: a, a.b, a0, b, b.c, c; by file name "." < "0" < "_".
+    expect(list(root, "--format", "ids")).toBe("a.b\na0\na\nb.c\nb\nc\n");
+    const json = JSON.parse(list(root, "--format", "json")) as { id: string }[];
+    expect(json.map((s) => s.id)).toEqual(["a.b", "a0", "a", "b.c", "b", "c"]);
+  });
+
   it("list: an empty or missing root prints the header only, or null as JSON", () => {
     const missing = path.join(makeTempDir("cli"), "no-such-root");
     // Issue 12: a missing root also gets one stderr line saying so (runsc says nothing).

@@ -4,6 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INDEX_DIR, openStore, type ReconcileReport, type Store } from "../../src/index.js";
+import { statInWorkers } from "../../src/reconcile/stat-pool.js";
 import { makeRoot, removeTempDirs, statePath, writeState } from "../helpers/roots.js";
 
 /** Past the 2,000 files at which a full pass reads in worker threads. */
@@ -228,5 +229,21 @@ describe("reconcile: files that vanish during a worker-thread pass", () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe("statInWorkers (incremental passes past 50,000 files)", () => {
+  itWorkers("gives lstat's size, times and inode for every name, and undefined for a missing one", async () => {
+    const dir = makeRoot();
+    const names = Array.from({ length: 300 }, (_, i) => path.basename(writeState(dir, { containerId: idOf(i) })));
+    names.splice(150, 0, "missing_sandbox:missing.state");
+    const table = await statInWorkers(dir, names);
+    const got = names.map((_, i) => table.get(i));
+    const want = names.map((n) => {
+      const st = fs.lstatSync(path.join(dir, n), { throwIfNoEntry: false });
+      return st && { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+    });
+    expect(got).toEqual(want);
+    expect(got[150]).toBeUndefined();
   });
 });

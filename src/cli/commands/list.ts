@@ -20,8 +20,10 @@ export interface ListOptions extends GlobalOptions {
  * list prints what `runsc list` prints for the same files and liveness:
  * the tabwriter table, `--format json` (one line of OCI states, `null` when
  * there are none), `--format csv` (the table's columns as CSV), or (`-q`)
- * the container IDs of the state file names,
- * without reading any file, as runsc does. Files that cannot be read are
+ * the container IDs of the state file names, without reading any file, as
+ * runsc does. Rows stream from SQLite to stdout in chunks (100,000
+ * containers make ~90 MB of JSON); only the table, whose column widths depend
+ * on every row, holds its few columns for all. Files that cannot be read are
  * skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
@@ -30,23 +32,22 @@ export async function list(options: ListOptions, io: Io): Promise<void> {
     for (const chunk of inChunks(ids, (id) => `${id}\n`)) io.out(chunk);
     return;
   }
-  const { summaries, ociVersion } = await withStore(options, { inotify: false, io, progressOn: io }, async (store) => ({
-    summaries: await store.list({
+  const strict = options.strictLiveness === true;
+  await withStore(options, { inotify: false, io, progressOn: io }, async (store) => {
+    const ociVersion = options.format === "json" ? runscFlavor(options.runscFormat, store.root).ociVersion : "";
+    const listing = await store.listing({
       sandbox: options.sandbox,
       status: options.status,
       fresh: options.fresh ?? true,
-      strictLiveness: options.strictLiveness === true,
-    }),
-    ociVersion: options.format === "json" ? runscFlavor(options.runscFormat, store.root).ociVersion : "",
-  }));
-  for (const chunk of render(inFileNameOrder(summaries), options.format, ociVersion, options.strictLiveness === true)) {
-    io.out(chunk);
-  }
+      strictLiveness: strict,
+    });
+    for (const chunk of render(inFileNameOrder(listing), options.format, ociVersion, strict)) io.out(chunk);
+  });
 }
 
-/** render yields the output in chunks: 100k containers make ~90 MB of JSON, never held as one string. */
+/** render yields the output in chunks, never as one string. */
 function* render(
-  rows: readonly ContainerSummary[],
+  rows: Iterable<ContainerSummary>,
   format: ListFormat,
   ociVersion: string,
   strict: boolean,
@@ -57,30 +58,32 @@ function* render(
         strict ? `${r.containerId}\t${r.strictStatus}\t${r.liveness}\n` : `${r.containerId}\n`,
       );
       return;
-    case "json":
+    case "json": {
       // json.NewEncoder(os.Stdout).Encode(states): a nil slice is null.
-      if (rows.length === 0) {
-        yield "null\n";
-        return;
-      }
-      yield "[";
-      yield* inChunks(rows, (r, i) => {
+      let any = false;
+      for (const chunk of inChunks(rows, (r, i) => {
         const json = ociStateJson(ociState(r), r.annotationsJson, ociVersion);
-        return (i > 0 ? "," : "") + (strict ? withStrictFields(json, r) : json);
-      });
-      yield "]\n";
+        return (i > 0 ? "," : "[") + (strict ? withStrictFields(json, r) : json);
+      })) {
+        any = true;
+        yield chunk;
+      }
+      yield any ? "]\n" : "null\n";
       return;
+    }
     case "csv":
       yield csvRecord(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
       yield* inChunks(rows, (r) =>
         csvRecord([r.containerId, String(r.pid), r.status, r.bundleDir, goRfc3339Nano(r.createdAt), r.owner]),
       );
       return;
-    case "table":
+    case "table": {
+      const all = Array.from(rows);
       yield runscListTable(
-        rows.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })),
-        strict ? rows.map((r) => [r.strictStatus ?? "", r.liveness ?? ""]) : undefined,
+        all.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })),
+        strict ? all.map((r) => [r.strictStatus ?? "", r.liveness ?? ""]) : undefined,
       );
+    }
   }
 }
 
@@ -94,12 +97,17 @@ export function withStrictFields(
 
 const ROWS_PER_CHUNK = 1_000;
 
-function* inChunks<T>(rows: readonly T[], line: (row: T, index: number) => string): Generator<string> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_CHUNK) {
-    let chunk = "";
-    for (let j = i; j < Math.min(i + ROWS_PER_CHUNK, rows.length); j++) chunk += line(rows[j]!, j);
-    yield chunk;
+function* inChunks<T>(rows: Iterable<T>, line: (row: T, index: number) => string): Generator<string> {
+  let chunk = "";
+  let i = 0;
+  for (const row of rows) {
+    chunk += line(row, i++);
+    if (i % ROWS_PER_CHUNK === 0) {
+      yield chunk;
+      chunk = "";
+    }
   }
+  if (chunk !== "") yield chunk;
 }
 
 function ociState(r: ContainerSummary) {
@@ -108,13 +116,29 @@ function ociState(r: ContainerSummary) {
 
 /**
  * runsc lists in the order of filepath.Glob, that is by file name
- * `<cid>_sandbox:<sid>.state`; by container ID differs only when one ID is
- * another plus characters that sort before "_sandbox:".
+ * `<cid>_sandbox:<sid>.state`. The index yields (container ID, sandbox ID)
+ * order, which differs only among IDs that extend another ID (by characters
+ * that sort before "_"); every ID between the two shares that prefix. So rows
+ * are held only while they extend the first of the current run, and each
+ * run is sorted by file name as it ends: 64-hex IDs never make a run of two.
  */
-function inFileNameOrder(rows: readonly ContainerSummary[]): ContainerSummary[] {
-  const keyed = rows.map((r) => ({ r, key: `${r.containerId}_sandbox:${r.sandboxId}.state` }));
-  let sorted = true;
-  for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1]!.key <= keyed[i]!.key;
-  if (!sorted) keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return keyed.map((k) => k.r);
+function* inFileNameOrder(rows: Iterable<ContainerSummary>): Generator<ContainerSummary> {
+  let run: ContainerSummary[] = [];
+  for (const r of rows) {
+    if (run.length > 0 && !r.containerId.startsWith(run[0]!.containerId)) {
+      yield* sortedByFileName(run);
+      run = [];
+    }
+    run.push(r);
+  }
+  yield* sortedByFileName(run);
+}
+
+function sortedByFileName(run: ContainerSummary[]): ContainerSummary[] {
+  if (run.length < 2) return run;
+  const key = (r: ContainerSummary) => `${r.containerId}_sandbox:${r.sandboxId}.state`;
+  return run
+    .map((r) => ({ r, k: key(r) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .map((x) => x.r);
 }
