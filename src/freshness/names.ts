@@ -49,9 +49,11 @@ export function syncNamesFromListing(
         removed++;
       }
     }
-    for (const ids of [...onDisk.values()].sort(compareIdPairs)) index.notePending(ids);
+    // Listed before this transaction: a file another process destroyed since (and removed its row) must not come back.
+    const added = [...onDisk].filter(([name]) => stateFileExists(root, name)).map(([, ids]) => ids);
+    for (const ids of added.sort(compareIdPairs)) index.notePending(ids);
     recordSync(index.meta, stamp);
-    return { added: onDisk.size, removed, racyMtimeNs: isRacy(stamp) ? stamp.mtimeNs : undefined };
+    return { added: added.length, removed, racyMtimeNs: isRacy(stamp) ? stamp.mtimeNs : undefined };
   });
 }
 

@@ -23,7 +23,7 @@ import { JsonNumber, type JsonValue } from "./go-json.js";
 import { goFold } from "./go-keys.js";
 
 const ROOT_KEYS = ["id", "status", "goferPid", "createdAt", "bundleDir", "owner", "sandbox", "spec"];
-const SANDBOX_KEYS = ["id", "pid", "podName", "namespace", "startTime"];
+const SANDBOX_KEYS = ["id", "pid", "podName", "namespace", "startTime", "controlSocketPath"];
 
 /**
  * mayReadOtherwise: whether JSON.parse may read the text differently from load

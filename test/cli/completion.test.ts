@@ -57,7 +57,7 @@ describe("runsc-index completion bash, run by bash", () => {
     expect(complete("--root", root, "state", "95")).toEqual([FIXTURE_SUB_ID]);
     expect(complete("--root", root, "show", "--sandbox", "9f")).toEqual([FIXTURE_SANDBOX_ID]);
     expect(complete("--root", root, "list", "--format", "")).toEqual(["table", "json", "csv", "ids"]);
-    expect(complete("--root", root, "list", "--s")).toEqual(["--sandbox", "--status"]);
+    expect(complete("--root", root, "list", "--s")).toEqual(["--sandbox", "--status", "--strict-liveness"]);
     expect(complete("--root", root, "find", "x")).toEqual([]);
     expect(complete("completion", "")).toEqual(["bash", "zsh", "fish"]);
   });
