@@ -16,6 +16,7 @@
 import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MetaStore } from "../index/meta.js";
+import { procStatFields } from "../liveness/liveness.js";
 import { openRegular } from "../native/safe-fs.js";
 
 /** How long a caller waits for a live watcher's vouch. */
@@ -44,15 +45,8 @@ export function rootIdOf(root: string): string | undefined {
 
 /** processStartTicks returns field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined if gone. */
 export function processStartTicks(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return undefined;
-  }
-  // comm (field 2) may hold spaces and parentheses: fields after the last ")" are fixed.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return undefined;
+  const fields = procStatFields(pid);
+  if (fields === undefined || fields[0] === "Z" || fields[0] === "X") return undefined;
   return Number(fields[19]);
 }
 
@@ -112,12 +106,10 @@ export class Vouch {
 
   /** wait waits up to WATCHER_WAIT_MS for a trusted watcher to vouch for sinceMs; false when none does. */
   async wait(sinceMs: number): Promise<boolean> {
-    let asked = false;
+    const state = { asked: false };
     for (;;) {
-      const drained = this.drainedSince(sinceMs);
-      if (drained !== false) return drained === true;
-      if (!asked) asked = this.#ask();
-      if (!asked || Date.now() > sinceMs + WATCHER_WAIT_MS) return false;
+      const answer = this.#check(sinceMs, state);
+      if (answer !== undefined) return answer;
       await sleep(POLL_MS);
     }
   }
@@ -125,14 +117,21 @@ export class Vouch {
   /** waitSync is wait for synchronous callers (resolve): it blocks at most WATCHER_WAIT_MS, only while a watcher lives. */
   waitSync(sinceMs: number): boolean {
     const cell = new Int32Array(new SharedArrayBuffer(4));
-    let asked = false;
+    const state = { asked: false };
     for (;;) {
-      const drained = this.drainedSince(sinceMs);
-      if (drained !== false) return drained === true;
-      if (!asked) asked = this.#ask();
-      if (!asked || Date.now() > sinceMs + WATCHER_WAIT_MS) return false;
+      const answer = this.#check(sinceMs, state);
+      if (answer !== undefined) return answer;
       Atomics.wait(cell, 0, 0, POLL_MS);
     }
+  }
+
+  /** #check is one round of waiting: the answer once there is one, undefined to wait a little longer. */
+  #check(sinceMs: number, state: { asked: boolean }): boolean | undefined {
+    const drained = this.drainedSince(sinceMs);
+    if (drained !== false) return drained === true;
+    if (!state.asked) state.asked = this.#ask();
+    if (!state.asked || Date.now() > sinceMs + WATCHER_WAIT_MS) return false;
+    return undefined;
   }
 
   /**

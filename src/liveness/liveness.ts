@@ -173,8 +173,12 @@ export function isSandboxCommand(argv: readonly string[], sandboxId: string): bo
   );
 }
 
-/** readProcState returns field 3 of /proc/<pid>/stat (R, S, Z, ...); undefined when the process is gone. */
-export function readProcState(pid: number): string | undefined {
+/**
+ * procStatFields returns the fields of /proc/<pid>/stat after the command
+ * name (so [0] is field 3, the state, and [19] field 22, the start time in
+ * clock ticks); undefined when the process is gone.
+ */
+export function procStatFields(pid: number): string[] | undefined {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
@@ -182,7 +186,12 @@ export function readProcState(pid: number): string | undefined {
     return undefined;
   }
   // The command name (field 2) is in parentheses and may itself contain ") ": split after the last ")".
-  return text.slice(text.lastIndexOf(")") + 2).split(" ")[0] || undefined;
+  return text.slice(text.lastIndexOf(")") + 2).split(" ");
+}
+
+/** readProcState returns field 3 of /proc/<pid>/stat (R, S, Z, ...); undefined when the process is gone. */
+export function readProcState(pid: number): string | undefined {
+  return procStatFields(pid)?.[0] || undefined;
 }
 
 function readCmdline(pid: number): string[] | undefined {
