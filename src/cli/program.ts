@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
+import { EVENT_TYPES as LOGGED_EVENT_TYPES } from "../index/event-types.js";
 import { STATUSES } from "../state/status.js";
 import type { CompletionOption, CompletionSpec } from "./commands/completion.js";
 import { defaultRoot } from "./default-root.js";
@@ -462,7 +463,8 @@ function wholeNumber(value: string): number {
   return Number(value);
 }
 
-const EVENT_TYPES = ["created", "updated", "removed", "stopped", "overflow", "resync", "gap"] as const;
+/** The index's event types, and `gap` (said when a resume asks for events no longer kept). */
+const EVENT_TYPES = [...LOGGED_EVENT_TYPES, "gap"] as const;
 
 function eventTypes(value: string, previous: string[] = []): (typeof EVENT_TYPES)[number][] {
   const out = [...previous];

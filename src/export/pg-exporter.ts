@@ -125,6 +125,7 @@ function hostKey(root: string, options: ExportOptions): HostKey {
 }
 
 /**
+ * @internal Left out of the installed .d.ts: it takes the internal index.
  * exportOnce copies the host's index (as it is now) into PostgreSQL: connect,
  * migrate, sync, disconnect. Throws ERR_INVALID_ARGUMENT (bad URL), ERR_IO.
  */
@@ -187,6 +188,7 @@ export class PgExporter {
   #lastReport: ExportReport | undefined;
   #lastError: string | undefined;
 
+  /** @internal */
   private constructor(source: () => SqliteIndex, root: string, options: ExportOptions) {
     this.#source = source;
     this.#options = options;
@@ -195,7 +197,7 @@ export class PgExporter {
     this.#batch = options.batchSize ?? DEFAULT_BATCH;
   }
 
-  /** start begins connecting in the background; it never throws for an unreachable database. */
+  /** @internal start begins connecting in the background; it never throws for an unreachable database. */
   static start(source: () => SqliteIndex, root: string, options: ExportOptions): PgExporter {
     const e = new PgExporter(source, root, options);
     e.#loop = e.#run();

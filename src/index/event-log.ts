@@ -13,12 +13,9 @@
  * coalesced into one `updated`.
  */
 import type { SqliteDatabase } from "./database.js";
+import type { EventType } from "./event-types.js";
 import type { MetaStore } from "./meta.js";
 import type { RowValues } from "./rows.js";
-
-/** The event types; `stopped` is logged once per container when its sandbox process dies. */
-export const EVENT_TYPES = ["created", "updated", "removed", "stopped", "overflow", "resync"] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
 
 /** How many events are kept; older ones are deleted and a resume from before them is told so. */
 export const EVENTS_KEPT = 100_000;

@@ -57,6 +57,7 @@ interface Statement {
 }
 
 /**
+ * @internal Left out of the installed .d.ts: it takes better-sqlite3's types.
  * prepareReadonly checks and prepares one read-only statement, integers
  * returned as bigints (safeIntegers). Throws ERR_READONLY_QUERY (a statement
  * that would write, attach, change a pragma or open a transaction),
@@ -87,7 +88,7 @@ export function prepareReadonly(db: SqliteDatabase, sql: string): Database.State
   return stmt;
 }
 
-/** runReadonlyQuery runs one read-only statement and returns every row (in the calling thread). Throws as prepareReadonly, and runError's codes. */
+/** @internal runReadonlyQuery runs one read-only statement and returns every row (in the calling thread). Throws as prepareReadonly, and runError's codes. */
 export function runReadonlyQuery(db: SqliteDatabase, sql: string, params: QueryParams = []): QueryResult {
   const stmt = prepareReadonly(db, sql);
   try {

@@ -27,7 +27,7 @@ export class WatchMetrics {
 
   #source: (() => SqliteIndex) | undefined;
 
-  /** attach gives the index to count from (the watcher does; the store may replace it after repairing a corrupt one). */
+  /** @internal attach gives the index to count from (the watcher does; the store may replace it after repairing a corrupt one). */
   attach(source: () => SqliteIndex): void {
     this.#source = source;
   }

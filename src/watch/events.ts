@@ -7,7 +7,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
-import type { EventRow, EventType } from "../index/event-log.js";
+import type { EventRow } from "../index/event-log.js";
+import type { EventType } from "../index/event-types.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 
 export interface EventOptions {
@@ -93,6 +94,7 @@ const BACKSTOP_MS = 500;
 const BATCH = 1_000;
 
 /**
+ * @internal Left out of the installed .d.ts: it takes the internal index.
  * eventStream yields the log's events after `options.since` (a gap event
  * first when some are no longer kept), then follows it until the signal
  * aborts or `closed()` says the store closed. Throws ERR_INVALID_ARGUMENT

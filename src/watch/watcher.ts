@@ -42,7 +42,7 @@ export interface WatchOptions {
   readonly export?: ExportOptions | undefined;
 }
 
-/** What a watcher uses of a store (given by Store.watch, never through public getters). */
+/** @internal What a watcher uses of a store (given by Store.watch, never through public getters). */
 export interface WatchTarget {
   readonly root: RootDir;
   readonly indexPath: string;
@@ -98,6 +98,7 @@ export class Watcher {
   }
 
   /**
+   * @internal Store.watch starts watchers.
    * start brings the index in line (one incremental pass), registers this
    * process as a watcher, and starts the poll thread. Throws ERR_IO when the
    * root or the vouch directory cannot be watched (naming the inotify limit to
