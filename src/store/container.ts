@@ -69,12 +69,10 @@ export function checkStatus(
 
 /**
  * summarize applies the checks to an index row. `cache` is one per listing
- * (one control connection per sandbox); `_rootCreatedAt` is no longer used
- * (liveness compares no times) and kept so per-row callers need not change.
+ * (one control connection per sandbox).
  */
 export function summarize(
   row: ContainerRow & { status: Status },
-  _rootCreatedAt: string,
   skipCheck: boolean,
   cache: LivenessCache,
 ): ContainerSummary {

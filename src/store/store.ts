@@ -188,7 +188,7 @@ export class Store {
     try {
       for (const row of this.#index.eachRow({ sandboxId: sandbox })) {
         if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
-        const summary = summarize(row as typeof row & { status: Status }, "", options.skipCheck === true, cache);
+        const summary = summarize(row as typeof row & { status: Status }, options.skipCheck === true, cache);
         // The status filter applies to the status as reported, after the liveness check.
         if (options.status === undefined || summary.status === options.status) yield summary;
       }
