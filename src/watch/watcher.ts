@@ -171,14 +171,22 @@ export class Watcher {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#settleTimer);
+    const [port, wake] = [this.#port, this.#wake];
     if (this.#worker) {
+      // The poll thread leaves at its next look at the port (the eventfd wakes it, the ack releases it). It is
+      // not terminated: ending a thread inside a native call can take the process down. Its descriptors are
+      // closed once it is gone.
       this.#send({ stop: true });
       Atomics.store(this.#ack, 0, 1);
       Atomics.notify(this.#ack, 0);
-      void this.#worker.terminate();
+      this.#worker.once("exit", () => {
+        port?.close();
+        if (wake >= 0) closeFd(wake);
+      });
+    } else {
+      port?.close();
+      if (wake >= 0) closeFd(wake);
     }
-    this.#port?.close();
-    if (this.#wake >= 0) closeFd(this.#wake);
     this.#vouchWatch.close();
     this.#exporterStopped = this.#exporter?.stop(); // halt does not wait for it; stop() does
     try {
