@@ -6,18 +6,13 @@
 
 import { RunscIndexError } from "../errors.js";
 import { AmbiguousIdError } from "../ids/ambiguous-id-error.js";
-import type { IdPair } from "../ids/id.js";
+import { type IdPair, idPairKey } from "../ids/id.js";
 import type { Store } from "../store/store.js";
 
 /** Candidates listed on a terminal, before "and N more". */
 export const CANDIDATES_LISTED = 10;
 
 const statusesByError = new WeakMap<object, ReadonlyMap<string, string>>();
-
-/** candidateKey identifies a candidate in the status map (the same ID may be in two sandboxes). */
-export function candidateKey(c: { readonly containerId: string; readonly sandboxId: string }): string {
-  return `${c.containerId}\u0000${c.sandboxId}`;
-}
 
 /** candidateStatuses returns the statuses looked up for an ambiguity error's first candidates, if any. */
 export function candidateStatuses(e: unknown): ReadonlyMap<string, string> | undefined {
@@ -52,7 +47,7 @@ async function statusesOf(store: Store, candidates: readonly IdPair[]): Promise<
   const statuses = new Map<string, string>();
   try {
     for (const sandbox of new Set(candidates.map((c) => c.sandboxId))) {
-      for (const c of await store.list({ sandbox, fresh: false })) statuses.set(candidateKey(c), c.status);
+      for (const c of await store.list({ sandbox, fresh: false })) statuses.set(idPairKey(c), c.status);
     }
   } catch {
     // The error being explained matters more than its statuses.

@@ -29,11 +29,3 @@ export function plainCommand(argv: readonly string[]): PlainCommand | undefined 
     ? { command, ...globals, prefix: argv[i + 1]! }
     : { command: "state", ...globals, id: argv[i + 1]! };
 }
-
-/** plainFind returns the options of a plain `find PREFIX` command line, else undefined. */
-export function plainFind(argv: readonly string[]): { root?: string; index?: string; prefix: string } | undefined {
-  const plain = plainCommand(argv);
-  if (plain?.command !== "find") return undefined;
-  const { command: _, ...options } = plain;
-  return options;
-}

@@ -5,9 +5,9 @@
  * so the fast path of `find` can use it too.
  */
 import { ERROR_CODES } from "../errors.js";
-import type { IdPair } from "../ids/id.js";
+import { type IdPair, idPairKey } from "../ids/id.js";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
-import { CANDIDATES_LISTED, candidateKey, candidateStatuses } from "./lookup.js";
+import { CANDIDATES_LISTED, candidateStatuses } from "./lookup.js";
 
 const LIBRARY_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
 
@@ -80,7 +80,7 @@ function candidateListing(e: unknown, line: string, candidates: readonly IdPair[
   const statuses = candidateStatuses(e);
   const id = (s: string) => escapeControls(options.noTrunc ? s : s.slice(0, SHORT_ID));
   const rows = candidates.slice(0, CANDIDATES_LISTED).map((c) => {
-    const status = statuses?.get(candidateKey(c)) ?? "unknown";
+    const status = statuses?.get(idPairKey(c)) ?? "unknown";
     return [id(c.containerId), id(c.sandboxId), status];
   });
   const widths = [0, 1].map((i) =>

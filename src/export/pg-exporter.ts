@@ -11,12 +11,12 @@
 import os from "node:os";
 import type pg from "pg";
 import { RunscIndexError } from "../errors.js";
-import type { IdPair } from "../ids/id.js";
+import { type IdPair, idPairKey } from "../ids/id.js";
 import { EXPORT_COLUMNS, type ExportRow, exportIdentities, exportRow } from "../index/export-rows.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import type { WatchMetrics } from "../metrics/metrics.js";
 import { connectPg, describeTarget, migratePg, pgError } from "./pg-connection.js";
-import { type HostKey, hostRowIdentities, identityOfIndexRow, keyOf, writeBatch } from "./pg-rows.js";
+import { type HostKey, hostRowIdentities, identityOfIndexRow, writeBatch } from "./pg-rows.js";
 
 export interface ExportOptions {
   /** postgres:// URL; without it libpq's environment (PGHOST, PGUSER, PGPASSWORD, ...) says where. */
@@ -77,7 +77,7 @@ async function syncHost(
   const changed: IdPair[] = [];
   for (const row of local) {
     const ids = { containerId: row[0], sandboxId: row[1] } as IdPair; // IDs the index already validated
-    const k = keyOf(ids);
+    const k = idPairKey(ids);
     const there = remote.get(k);
     remote.delete(k);
     if (there?.identity !== identityOfIndexRow(row)) changed.push(ids);
@@ -206,7 +206,7 @@ export class PgExporter {
 
   /** noteChange marks a container to be written (or deleted) at the next flush. */
   noteChange(ids: IdPair): void {
-    const k = keyOf(ids);
+    const k = idPairKey(ids);
     const since = this.#dirty.get(k)?.sinceMs ?? Date.now();
     this.#dirty.set(k, { ids, sinceMs: since, seq: ++this.#seq });
   }
@@ -326,7 +326,7 @@ export class PgExporter {
     const now = Date.now();
     const lags: number[] = [];
     for (const d of taken) {
-      const k = keyOf(d.ids);
+      const k = idPairKey(d.ids);
       if (this.#dirty.get(k)?.seq !== d.seq) continue; // noted again meanwhile: flush it again
       this.#dirty.delete(k);
       lags.push(now - d.sinceMs);

@@ -4,7 +4,7 @@
  * parameters instead of 20 per row), upserted on the primary key.
  */
 import type pg from "pg";
-import type { IdPair } from "../ids/id.js";
+import { type IdPair, idPairKey } from "../ids/id.js";
 import { EXPORT_COLUMNS, type ExportRow, IDENTITY_COLUMNS } from "../index/export-rows.js";
 
 /** PostgreSQL array type of each EXPORT_COLUMNS entry. */
@@ -113,14 +113,9 @@ export async function hostRowIdentities(
     const ids = { containerId: r[0], sandboxId: r[1] } as IdPair; // rows we exported: IDs validated before
     // A row exported from another root counts as different: it is rewritten with ours.
     const identity = r[2] === true ? identityOfValues(r.slice(3)) : "";
-    out.set(keyOf(ids), { identity, ids });
+    out.set(idPairKey(ids), { identity, ids });
   }
   return out;
-}
-
-/** keyOf: one string per container ("/" is in no ID). */
-export function keyOf(c: IdPair): string {
-  return `${c.containerId}/${c.sandboxId}`;
 }
 
 /**

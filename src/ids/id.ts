@@ -59,6 +59,11 @@ export interface IdPair {
   readonly sandboxId: SandboxId;
 }
 
+/** idPairKey is one string per container, for maps and sets (NUL is in no ID; the same ID may be in two sandboxes). */
+export function idPairKey(c: { readonly containerId: string; readonly sandboxId: string }): string {
+  return `${c.containerId}\0${c.sandboxId}`;
+}
+
 /**
  * parseIdPair checks both IDs and that `<cid>_sandbox:<sid>.state` fits in
  * NAME_MAX bytes (IDs are ASCII, so characters are bytes). Throws ERR_INVALID_ID.

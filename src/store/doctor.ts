@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { registeredWatchers } from "../freshness/vouch.js";
 import { parseLockFileName, tempTagOf } from "../ids/file-names.js";
-import type { IdPair } from "../ids/id.js";
+import { type IdPair, idPairKey } from "../ids/id.js";
 import { isCorruption } from "../index/open-index.js";
 import { listRoot, ScanIndex } from "../index/scan-index.js";
 import { idPairOfRow, type SqliteIndex } from "../index/sqlite-index.js";
@@ -125,9 +125,8 @@ function driftOf(scan: ScanIndex, index: SqliteIndex): { missing: number; extra:
 }
 
 function drift(onDisk: IdPair[], rows: IdPair[]): { missing: number; extra: number } {
-  const key = (c: IdPair) => `${c.containerId}\0${c.sandboxId}`;
-  const disk = new Set(onDisk.map(key));
-  const indexed = new Set(rows.map(key));
+  const disk = new Set(onDisk.map(idPairKey));
+  const indexed = new Set(rows.map(idPairKey));
   let missing = 0;
   for (const k of disk) if (!indexed.has(k)) missing++;
   let extra = 0;

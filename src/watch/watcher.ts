@@ -23,7 +23,7 @@ import type { Freshness } from "../freshness/freshness.js";
 import { SETTLE_DELAY_MS } from "../freshness/freshness.js";
 import { DirectoryWatch } from "../freshness/inotify.js";
 import { processStartTicks, rootIdOf, vouchDirOf, type WatcherIdentity, watcherKey } from "../freshness/vouch.js";
-import type { IdPair } from "../ids/id.js";
+import { type IdPair, idPairKey } from "../ids/id.js";
 import type { RootDir } from "../ids/root-dir.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import type { WatchMetrics } from "../metrics/metrics.js";
@@ -372,7 +372,7 @@ export class Watcher {
   /** #track records a live container under its PID; returns the PID if it is newly watched. */
   #track(ids: IdPair, status: Status | null, pid: number | null): number | undefined {
     if (status === null || !LIVE_STATUSES.includes(status) || !pid || pid <= 0) return undefined;
-    const key = `${ids.containerId}\0${ids.sandboxId}`;
+    const key = idPairKey(ids);
     const m = this.#byPid.get(pid) ?? new Map<string, IdPair>();
     const isNew = m.size === 0;
     this.#byPid.set(pid, m);
@@ -383,7 +383,7 @@ export class Watcher {
 
   /** #untrack forgets a container; returns its PID if no live container is left under it. */
   #untrack(ids: IdPair): number | undefined {
-    const key = `${ids.containerId}\0${ids.sandboxId}`;
+    const key = idPairKey(ids);
     const pid = this.#pidOf.get(key);
     if (pid === undefined) return undefined;
     this.#pidOf.delete(key);

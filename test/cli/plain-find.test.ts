@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { plainCommand, plainFind } from "../../src/cli/plain-find.js";
+import { plainCommand } from "../../src/cli/plain-find.js";
 
-describe("plainFind: the command lines find answers without commander", () => {
+describe("plainCommand: the find command lines answered without commander", () => {
   it.each([
-    [["find", "9f44"], { prefix: "9f44" }],
-    [["--root", "/r", "find", "9f44"], { root: "/r", prefix: "9f44" }],
-    [["--root=/r", "--index=/i.db", "find", "a_b"], { root: "/r", index: "/i.db", prefix: "a_b" }],
-    [["--index", "/i.db", "--root", "/r", "find", "x"], { root: "/r", index: "/i.db", prefix: "x" }],
+    [["find", "9f44"], { command: "find", prefix: "9f44" }],
+    [["--root", "/r", "find", "9f44"], { command: "find", root: "/r", prefix: "9f44" }],
+    [["--root=/r", "--index=/i.db", "find", "a_b"], { command: "find", root: "/r", index: "/i.db", prefix: "a_b" }],
+    [["--index", "/i.db", "--root", "/r", "find", "x"], { command: "find", root: "/r", index: "/i.db", prefix: "x" }],
   ])("%j is taken", (argv, expected) => {
-    expect(plainFind(argv)).toEqual(expected);
+    expect(plainCommand(argv)).toEqual(expected);
   });
 
   it.each([
@@ -26,7 +26,7 @@ describe("plainFind: the command lines find answers without commander", () => {
     [["--roots", "/r", "find", "9f44"]],
     [["-V"]],
   ])("%j is left to commander", (argv) => {
-    expect(plainFind(argv)).toBeUndefined();
+    expect(plainCommand(argv)).toBeUndefined();
   });
 });
 
