@@ -27,6 +27,8 @@ interface Libc {
   readonly kill: Fn;
   readonly sendto: Fn;
   readonly exit: Fn;
+  readonly syscall3: Fn;
+  readonly eventfd: Fn;
 }
 
 let bound: Libc | undefined;
@@ -55,6 +57,8 @@ function libc(): Libc {
       "long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)",
     ),
     exit: lib.func("void _exit(int status)"),
+    syscall3: lib.func("long syscall(long number, long a, long b)"),
+    eventfd: lib.func("int eventfd(unsigned int initval, int flags)"),
   };
   return bound;
 }
@@ -263,24 +267,7 @@ export function sendUnixDatagram(address: string, message: string): number {
 }
 
 // --- Watching processes and waking a poller: pidfd_open(2), poll(2), eventfd(2). ---
-// A block of its own, bound on first use by the watcher's poll thread.
-
-interface PollLibc {
-  readonly syscall3: Fn;
-  readonly eventfd: Fn;
-}
-
-let pollBound: PollLibc | undefined;
-
-function pollLibc(): PollLibc {
-  if (pollBound !== undefined) return pollBound;
-  const lib = libc().koffi.load("libc.so.6");
-  pollBound = {
-    syscall3: lib.func("long syscall(long number, long a, long b)"),
-    eventfd: lib.func("int eventfd(unsigned int initval, int flags)"),
-  };
-  return pollBound;
-}
+// Bound with the rest of libc, found by name (glibc or musl) as the other blocks are.
 
 const SYS_PIDFD_OPEN = 434; // x86-64 and arm64 alike
 /** struct pollfd: int fd; short events; short revents. */
@@ -290,7 +277,7 @@ const EFD_CLOEXEC = 0o2000000;
 
 /** pidfdOpen returns a pidfd (readable once the process exits), or -1 with ESRCH when it is gone. */
 export function pidfdOpen(pid: number): SyscallResult {
-  return call(() => Number(pollLibc().syscall3(SYS_PIDFD_OPEN, pid, 0)));
+  return call(() => Number(libc().syscall3(SYS_PIDFD_OPEN, pid, 0)));
 }
 
 /** pollFds is poll(2) on a buffer of struct pollfd; blocks (timeout -1) until one is ready. */
@@ -300,7 +287,7 @@ export function pollFds(fds: Buffer, count: number, timeoutMs: number): SyscallR
 
 /** eventfdCreate returns a non-blocking eventfd: a counter another thread writes to wake a poll. */
 export function eventfdCreate(): SyscallResult {
-  return call(() => pollLibc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) as number);
+  return call(() => libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) as number);
 }
 
 const ONE = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
