@@ -15,8 +15,8 @@
  *      one stat);
  *   4. no runsc found: current.
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
 import { createExclusive, openRegular } from "../native/safe-fs.js";
@@ -118,6 +118,8 @@ function writeCache(dir: string, cache: FlavorCache): void {
 }
 
 function askVersion(binary: string): string {
+  // Required only here, when the cache misses: node:child_process is more modules than a lookup loads in all.
+  const { execFileSync } = createRequire(import.meta.url)("node:child_process") as typeof import("node:child_process");
   try {
     return execFileSync(binary, ["--version"], {
       encoding: "utf8",

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import type { ContainerId, IdPair, SandboxId } from "./id.js";
 import { parseIdPair } from "./id.js";
 
@@ -68,7 +68,12 @@ export function isTempFileName(name: string): boolean {
 
 /** tempTag is the part of a temp file name that names its container. */
 export function tempTag(containerId: ContainerId, sandboxId: SandboxId): string {
-  return createHash("sha1").update(baseName(containerId, sandboxId)).digest("hex").slice(0, 16);
+  return crypto().createHash("sha1").update(baseName(containerId, sandboxId)).digest("hex").slice(0, 16);
+}
+
+/** node:crypto is required on the first write, not imported: some 20 internal modules no lookup needs. */
+function crypto(): typeof import("node:crypto") {
+  return createRequire(import.meta.url)("node:crypto");
 }
 
 /** tempTagOf returns the tag of one of our temp file names, or undefined. */

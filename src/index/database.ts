@@ -11,15 +11,16 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { RunscIndexError } from "../errors.js";
 import { tryAcquireLock } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
 import { ioError, removeRegular } from "../native/safe-fs.js";
 import { APPLICATION_ID, claimIndexFile, type IndexPlace, tightenIndexModes } from "./index-file.js";
+import { Database } from "./sqlite-driver.js";
 
 /** The subset of better-sqlite3's Database that the index uses. */
-export type SqliteDatabase = Database.Database;
+export type SqliteDatabase = BetterSqlite3.Database;
 
 /**
  * PRAGMA user_version after our migrations: one per file in migrations/

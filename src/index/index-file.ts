@@ -17,9 +17,10 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { RunscIndexError } from "../errors.js";
 import { createExclusive, ioError, kindOf, lstatOrUndefined, openRegular } from "../native/safe-fs.js";
+import { Database } from "./sqlite-driver.js";
 
 /** PRAGMA application_id of every index: "RSIX" in ASCII. */
 export const APPLICATION_ID = 0x52534958;
@@ -209,7 +210,7 @@ const MAX_UNMARKED_BYTES = 1024 * 1024 * 1024;
  */
 function hasOurTables(file: string, size: number): boolean {
   if (size > MAX_UNMARKED_BYTES) return false;
-  let db: Database.Database | undefined;
+  let db: BetterSqlite3.Database | undefined;
   try {
     const bytes = readWhole(file);
     // Bytes 18 and 19 say WAL (2); a copy in memory has no WAL: read it as a rollback-journal database.

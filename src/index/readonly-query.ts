@@ -7,9 +7,10 @@
  * on. Text that starts with no keyword SQLite knows is prepared only on an
  * empty in-memory scratch connection, for SQLite's own syntax error.
  */
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { QuerySyntaxError, RunscIndexError } from "../errors.js";
 import type { SqliteDatabase } from "./database.js";
+import { Database } from "./sqlite-driver.js";
 
 export type QueryParams = readonly unknown[] | Readonly<Record<string, unknown>>;
 
@@ -64,7 +65,7 @@ interface Statement {
  * ERR_INVALID_ARGUMENT (empty text, several statements, SQL that does not
  * compile: a QuerySyntaxError with the offset for a syntax error).
  */
-export function prepareReadonly(db: SqliteDatabase, sql: string): Database.Statement {
+export function prepareReadonly(db: SqliteDatabase, sql: string): BetterSqlite3.Statement {
   const statements = splitStatements(sql).filter((s) => s.kind !== "empty");
   if (statements.some((s) => s.kind === "write")) throw notReadOnly(sql);
   if (statements.length === 0) throw new RunscIndexError("ERR_INVALID_ARGUMENT", `query ${excerpt(sql)} is empty`);
@@ -76,7 +77,7 @@ export function prepareReadonly(db: SqliteDatabase, sql: string): Database.State
       `query ${excerpt(sql)} holds ${statements.length} statements: give one at a time`,
     );
   }
-  let stmt: Database.Statement;
+  let stmt: BetterSqlite3.Statement;
   try {
     stmt = db.prepare(sql);
   } catch (e) {
