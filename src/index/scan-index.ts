@@ -1,39 +1,54 @@
 import fs from "node:fs";
 import { RunscIndexError } from "../errors.js";
-import { parseStateFileName } from "../ids/file-names.js";
+import { NAME_SEPARATOR, parseStateFileName } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
+import { namesStartingWith } from "../native/dir-names.js";
 import { ioError } from "../native/safe-fs.js";
 import type { NameIndex } from "./name-index.js";
 
 /**
- * ScanIndex answers as runsc does: list the root directory on every call and
- * parse the state file names. O(n) per lookup; the reference implementation
- * for tests and the baseline in bench/, and a fallback when the index
- * database cannot be written.
+ * ScanIndex answers as runsc does: from a listing of the root directory and
+ * the state file names in it. The root is listed at the first question;
+ * later questions that narrow it (a resolve's exact ID after its prefix)
+ * are answered from that listing, so a resolve sees one moment in time.
+ * The reference in tests, and what a one-shot lookup answers from when the
+ * index's names cannot be trusted without a rescan (see freshness/names.ts).
  */
 export class ScanIndex implements NameIndex {
+  /** The first question's names and the start they share: a resolve's later questions narrow them. */
+  #listed: { readonly start: string; readonly names: readonly string[] } | undefined;
+
   constructor(readonly root: string) {}
 
   withPrefix(prefix: string, sandboxId: string | undefined, limit: number): IdPair[] {
-    return this.#matching((c) => c.containerId.startsWith(prefix), sandboxId).slice(0, limit);
+    return this.#matching(prefix, (c) => c.containerId.startsWith(prefix), sandboxId).slice(0, limit);
   }
 
   exact(containerId: string, sandboxId: string | undefined): IdPair[] {
-    return this.#matching((c) => c.containerId === containerId, sandboxId);
+    return this.#matching(containerId + NAME_SEPARATOR, (c) => c.containerId === containerId, sandboxId);
   }
 
   /** all lists every well-named state file, sorted. */
   all(): IdPair[] {
-    return this.#matching(() => true, undefined);
+    return this.#matching("", () => true, undefined);
   }
 
-  #matching(keep: (c: IdPair) => boolean, sandboxId: string | undefined): IdPair[] {
+  /** A name starts with its container ID: only names starting with `start` are parsed (a 100,000-name root). */
+  #matching(start: string, keep: (c: IdPair) => boolean, sandboxId: string | undefined): IdPair[] {
     const out: IdPair[] = [];
-    for (const name of listRoot(this.root)) {
+    for (const name of this.#namesStartingWith(start)) {
       const ids = parseStateFileName(name);
       if (ids && keep(ids) && (sandboxId === undefined || ids.sandboxId === sandboxId)) out.push(ids);
     }
     return out.sort(compareIdPairs);
+  }
+
+  #namesStartingWith(start: string): readonly string[] {
+    const listed = this.#listed;
+    if (listed !== undefined && start.startsWith(listed.start)) return listed.names.filter((n) => n.startsWith(start));
+    const names = start === "" ? listRoot(this.root) : listRootStartingWith(this.root, start);
+    this.#listed ??= { start, names };
+    return names;
   }
 }
 
@@ -43,6 +58,16 @@ export function listRoot(root: string): string[] {
     return fs.readdirSync(root);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return []; // no root yet: no containers
+    throw rootUnreadable(root, e);
+  }
+}
+
+/** listRootStartingWith: the names in the root that start with `start`; none when it does not exist. Throws ERR_IO naming the root. */
+function listRootStartingWith(root: string, start: string): string[] {
+  try {
+    return namesStartingWith(root, start);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw rootUnreadable(root, e);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The only module that talks to libc through koffi: flock(2), inotify(7),
- * read(2) on a non-blocking fd, unix sockets, and a datagram for sd_notify(3). Node's standard library has
+ * read(2) on a non-blocking fd, getdents64(2), unix sockets, and a datagram for sd_notify(3). Node's standard library has
  * none of flock or inotify, and fs.watch drops events silently on overflow.
  *
  * Every function returns the raw result; errno is read right after the call,
@@ -29,6 +29,7 @@ interface Libc {
   readonly exit: Fn;
   readonly syscall3: Fn;
   readonly eventfd: Fn;
+  readonly getdents64: Fn;
 }
 
 let bound: Libc | undefined;
@@ -59,8 +60,18 @@ function libc(): Libc {
     exit: lib.func("void _exit(int status)"),
     syscall3: lib.func("long syscall(long number, long a, long b)"),
     eventfd: lib.func("int eventfd(unsigned int initval, int flags)"),
+    getdents64: bindGetdents64(lib),
   };
   return bound;
+}
+
+/** glibc (2.30 on) names it getdents64; musl's getdents is the same call (its dirent is always 64-bit). */
+function bindGetdents64(lib: ReturnType<Koffi["load"]>): Fn {
+  try {
+    return lib.func("long getdents64(int fd, _Out_ uint8_t *buf, size_t count)");
+  } catch {
+    return lib.func("long getdents(int fd, _Out_ uint8_t *buf, size_t count)");
+  }
 }
 
 // --- finding libc by name: glibc, then musl (Alpine) ---
@@ -174,6 +185,14 @@ export function closeFd(fd: number): SyscallResult {
 export function exitNow(status: number): never {
   libc().exit(status);
   throw new Error("_exit returned");
+}
+
+/**
+ * readDirEntries fills buf with the next linux_dirent64 records of the
+ * directory open at fd; result is the byte count, 0 at its end, or -1 with errno.
+ */
+export function readDirEntries(fd: number, buf: Buffer): SyscallResult {
+  return call(() => Number(libc().getdents64(fd, buf, buf.length)));
 }
 
 /** errnoName gives a readable name for the errnos we report. */

@@ -52,11 +52,10 @@ export async function doctor(
 ): Promise<DoctorReport> {
   const found = indexInUse();
   const integrity = integrityOf(found);
-  const scan = new ScanIndex(root);
-  const driftBefore = driftOf(scan, found);
+  const driftBefore = driftOf(new ScanIndex(root), found);
   await reconcile();
   const index = indexInUse();
-  const driftAfter = drift(scan.all(), [...index.indexedFiles().values()].map(idPairOfRow));
+  const driftAfter = drift(new ScanIndex(root).all(), [...index.indexedFiles().values()].map(idPairOfRow));
   const invalidFiles = index.invalidFiles().map(({ name, reason }) => ({ name, reason }));
   const specialFiles = specialFilesIn(root);
   const problems: string[] = [];
