@@ -40,6 +40,14 @@ export class Freshness {
     return this.#names.ensureFresh();
   }
 
+  /**
+   * namesForLookup: whether a lookup may answer from the index's names (see
+   * NameTracker.currentForLookup); false: answer from a listing of the root.
+   */
+  namesForLookup(): boolean {
+    return this.#names.currentForLookup();
+  }
+
   /** contents makes names and, with fresh, the rows' contents current; else only pending rows are read. */
   async contents(fresh: boolean, lockTimeoutMs: number): Promise<void> {
     this.#names.ensureFresh();

@@ -105,6 +105,26 @@ export class NameTracker {
     }
   }
 
+  /**
+   * currentForLookup: whether a lookup may answer from the rows' names. A
+   * process with a watch of its own brings them in line first (ensureFresh).
+   * A one-shot process (no watch) trusts the recorded sync or a live
+   * watcher's vouch; when neither holds, it writes nothing and returns false:
+   * the caller answers from one listing of the root, as runsc does, because
+   * listing and writing the difference (100,000 names) costs more than
+   * runsc's whole lookup. The next list, query, reconcile or watcher records
+   * the sync. False too when the index could not be read.
+   */
+  currentForLookup(): boolean {
+    if (this.#useInotify) return this.ensureFresh();
+    try {
+      return this.#vouchedWithoutRescan(Date.now());
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      return false;
+    }
+  }
+
   #bringInLine(): void {
     if (this.#watch === undefined) {
       this.#start();
@@ -175,11 +195,14 @@ export class NameTracker {
       this.#watch = undefined; // no root yet, or no inotify capacity: every call checks again
       this.watchError = e;
     }
-    const stamp = stampDirectory(this.#root);
-    if (isTrustedSync(this.#index.meta, stamp)) return;
-    // Without a watch of our own, a live watcher process can vouch instead of a rescan.
-    if (this.#watch === undefined && this.#vouch.waitSync(callStartMs)) return;
+    if (this.#vouchedWithoutRescan(callStartMs)) return;
     this.#racyMtimeNs = syncNamesFromListing(this.#index, this.#root).racyMtimeNs;
+  }
+
+  /** The recorded sync still holds or, without a watch of our own, a live watcher process vouched. */
+  #vouchedWithoutRescan(callStartMs: number): boolean {
+    if (isTrustedSync(this.#index.meta, stampDirectory(this.#root))) return true;
+    return this.#watch === undefined && this.#vouch.waitSync(callStartMs);
   }
 
   /**

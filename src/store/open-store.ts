@@ -26,7 +26,10 @@ export interface OpenStoreOptions {
   /**
    * Watch the root with inotify so each call only drains events (default
    * true). Short-lived processes that make one call save the set-up by
-   * passing false; each call then checks the recorded sync instead.
+   * passing false; each call then checks the recorded sync instead, and
+   * when it no longer holds a lookup answers from one listing of the root
+   * (as runsc does) and leaves the index's names to the next list, query,
+   * reconcile or watcher.
    */
   readonly inotify?: boolean;
 }

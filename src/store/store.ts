@@ -25,7 +25,7 @@ import {
 import { RootDir } from "../ids/root-dir.js";
 import type { NameIndex } from "../index/name-index.js";
 import { isCorruption, openMemoryIndex, recreateIndex } from "../index/open-index.js";
-import { type QueryRows, QueryRunner } from "../index/query-runner.js";
+import type { QueryRows, QueryRunner } from "../index/query-runner.js";
 import type { QueryParams, QueryResult, QueryRow } from "../index/readonly-query.js";
 import { rowValues } from "../index/rows.js";
 import { listRoot, ScanIndex } from "../index/scan-index.js";
@@ -373,6 +373,8 @@ export class Store {
    */
   async queryRows(sql: string, params: QueryParams = [], options: StoreQueryOptions = {}): Promise<QueryRows> {
     this.#open();
+    // Imported here: child processes and threads are more modules than a lookup loads in all.
+    const { QueryRunner } = await import("../index/query-runner.js");
     // A serialized index in memory travels to a thread only (a child's IPC would copy it as JSON).
     const isolation = this.#settings.memoryIndex ? "thread" : (options.isolation ?? "process");
     if (this.#queries?.isolation !== isolation) {
@@ -497,10 +499,13 @@ export class Store {
     this.#freshness.names();
   }
 
-  /** #nameIndex: the index when it is current, else (it could not be written) runsc's directory scan. */
+  /**
+   * #nameIndex: the index when its names are current, else runsc's directory
+   * scan (a one-shot process after another's change, or an index that could not be written).
+   */
   #nameIndex(): NameIndex {
     this.#open();
-    return this.#freshness.names() ? this.#index : new ScanIndex(this.root);
+    return this.#freshness.namesForLookup() ? this.#index : new ScanIndex(this.root);
   }
 
   async #freshContents(fresh: boolean): Promise<void> {

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { setImmediate as yieldToEvents } from "node:timers/promises";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/index.js";
 import { killSpawned, spawnProcess, spawnTsx, srcUrl } from "../helpers/foreign.js";
@@ -299,6 +300,55 @@ store.close();
     expect(r.status).toBe(0);
     const second = track(openStore({ root }));
     expectNotFound(second, "before");
+  });
+});
+
+describe("fresh lookups (e): one-shot lookups (inotify off, as the CLI's find and state) after another's change", () => {
+  /** The recorded name sync and the row count, read on a connection of the test's own. */
+  function indexFacts(root: string): { synced: string | undefined; rows: number } {
+    const db = new Database(path.join(root, ".runsc-index", "index.db"), { readonly: true });
+    try {
+      const synced = db.prepare("SELECT value FROM meta WHERE key = 'names_synced_at_ns'").pluck().get();
+      const rows = db.prepare("SELECT count(*) FROM containers").pluck().get() as number;
+      return { synced: synced === undefined ? undefined : String(synced), rows };
+    } finally {
+      db.close();
+    }
+  }
+
+  it("answers from one listing of the root, writes nothing, and the next list records the sync", async () => {
+    const root = makeRoot();
+    for (const id of ["aa-keep", "bb-gone"]) create(root, id);
+    const first = openStore({ root });
+    await first.reconcile();
+    first.close();
+    const before = indexFacts(root);
+    expect(before.rows).toBe(2);
+
+    remove(root, "bb-gone");
+    create(root, "cc-new-1");
+    create(root, "cc-new-2", "aa-keep");
+    const oneShot = track(openStore({ root, inotify: false }));
+    expectFound(oneShot, "aa-keep");
+    expectNotFound(oneShot, "bb-gone");
+    expectFound(oneShot, "cc-new-1");
+    expect(oneShot.resolve("cc-new-2")).toEqual({ containerId: "cc-new-2", sandboxId: "aa-keep" });
+    expect(() => oneShot.resolve("cc-new"), "cc-new").toThrow(
+      expect.objectContaining({
+        code: "ERR_AMBIGUOUS_ID",
+        candidates: [
+          { containerId: "cc-new-1", sandboxId: "cc-new-1" },
+          { containerId: "cc-new-2", sandboxId: "aa-keep" },
+        ],
+      }),
+    );
+    expect(indexFacts(root)).toEqual(before); // the index write is left for later
+
+    const listed = (await oneShot.list({ skipCheck: true })).map((c) => c.containerId);
+    expect(listed).toEqual(["aa-keep", "cc-new-1", "cc-new-2"]);
+    const after = indexFacts(root);
+    expect(after.rows).toBe(3);
+    expect(after.synced).not.toBe(before.synced);
   });
 });
 
