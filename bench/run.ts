@@ -31,7 +31,8 @@ import { cleanupNow, installSignalCleanup, trackDir } from "./cleanup.js";
 import { collectGarbage, type FigureRow, type SizeContext } from "./figure.js";
 import { measureChurn } from "./figures/churn.js";
 import { measureExport } from "./figures/export.js";
-import { measureFind, measureFindAfterSave } from "./figures/processes.js";
+import { measureAfterForeignChange } from "./figures/foreign-change.js";
+import { measureFind } from "./figures/processes.js";
 import { measureFullReconcile, measureIncrementalReconcile } from "./figures/reconcile.js";
 import { measureResolve } from "./figures/resolve.js";
 import { measureAgainstRunsc, NO_RUNSC_NOTE, RUNSC_PATH, realRunsc } from "./figures/runsc.js";
@@ -114,7 +115,7 @@ async function measureSize(base: string, n: number, args: BenchArgs, largest: bo
       // runsc has no find; its state does the same lookup, so the find row shows runsc state beside it.
       const runscState = againstRunsc.find((r) => r.key === "state")?.runsc;
       for (const r of find.rows) if (r.key === "find") r.runsc = runscState;
-      add(await measureFindAfterSave(ctx, store));
+      add(...measureAfterForeignChange(ctx));
       add(await measureChurn(ctx, store, CHURN_MS, resolve.oursMedianUs));
       add(await measureSave(ctx, store));
       add(...(await measureExport(ctx, store)));

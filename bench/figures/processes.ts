@@ -7,7 +7,6 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Store } from "../../src/index.js";
 import { type FigureRow, ratioOf, type SizeContext } from "../figure.js";
 import { benchScript, type Command, cliScript, runTimed } from "../processes.js";
 import { formatMicros, median } from "../stats.js";
@@ -87,50 +86,4 @@ export function measureFind(ctx: SizeContext): FindResult {
     },
   ];
   return { rows, oursMedianUs: oursUs, runscMedianUs: theirsUs };
-}
-
-const AFTER_SAVE_RUNS = 5;
-
-/**
- * measureFindAfterSave times `runsc-index find` as the first command after
- * another process (this one, through `store`) saved a container: the save's
- * temp-file rename changes the root's mtime, so the index's recorded name sync
- * no longer vouches for the listing. Not a SPEC figure; shown because it is
- * what a command pays after any write elsewhere. Interleaved with the runsc-style process.
- */
-export async function measureFindAfterSave(ctx: SizeContext, store: Store): Promise<FigureRow> {
-  const { script, note } = cli();
-  const lookup = benchScript("runsc-lookup-process");
-  const out = join(ctx.work, "find.out");
-  const saved = await store.load(ctx.containers[ctx.prng.int(ctx.n)]!.containerId, { exact: true, skipCheck: true });
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  for (const { prefix, id } of prefixesOf(ctx, AFTER_SAVE_RUNS)) {
-    const doc = saved.document;
-    doc.status = doc.status === "paused" ? "running" : "paused";
-    await store.save(doc);
-    const find: Command = {
-      label: "runsc-index find",
-      argv: [process.execPath, script, "--root", ctx.root, "find", prefix],
-    };
-    ours.push(runTimed(find, out));
-    if (readFileSync(out, "utf8").trim() !== id) throw new Error(`find of "${prefix}" after a save printed a wrong ID`);
-    theirs.push(runTimed({ label: "runsc-style lookup process", argv: [process.execPath, lookup, ctx.root, prefix] }));
-  }
-  const oursUs = median(ours.sort((a, b) => a - b));
-  const theirsUs = median(theirs.sort((a, b) => a - b));
-  return {
-    key: "find-after-save",
-    figure: "`runsc-index find` right after a save by another process (not a SPEC figure)",
-    n: ctx.n,
-    ours: { value: oursUs, unit: "us" },
-    oursDetail: `median of ${AFTER_SAVE_RUNS}; each run follows one store.save in the harness process`,
-    comparison: { label: "runsc-style lookup process (Node)", value: theirsUs, unit: "us" },
-    ratio: ratioOf(oursUs, theirsUs),
-    target: "— (for scale)",
-    notes: [
-      "A save renames a temp file in the root, which changes the root's mtime; the next command in another process cannot trust the recorded name sync and lists the whole directory.",
-      ...(note ? [note] : []),
-    ],
-  };
 }
