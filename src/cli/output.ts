@@ -190,24 +190,66 @@ function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-export interface ListRow extends OciState {
-  readonly createdAt: string;
-  readonly owner: string;
-}
+/** runsc list's columns; --strict-liveness adds STRICT STATUS and LIVENESS after them. */
+export const LIST_HEADER = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"] as const;
+
+/** Lines of the table written per chunk. */
+const TABLE_CHUNK_LINES = 1_000;
 
 /**
- * runsc list's table: header, then one row per container, through the
- * tabwriter. `strict` (only with --strict-liveness) adds STRICT STATUS and
- * LIVENESS columns after runsc's.
+ * ListTable lays out runsc list's table as Go's tabwriter does, one row at
+ * a time: every line has the same cells, so the whole table is one column
+ * block as wide as its widest cells, and lines are kept as tab-joined text
+ * (not cells) until the widths are known (100,000 rows: ~25 MB, not the
+ * ~300 MB of cells and pieces tabwrite holds). A cell holding a tab or a
+ * line break would change the block's shape: the table is then laid out by
+ * tabwrite itself, as before.
  */
-export function runscListTable(rows: readonly ListRow[], strict?: readonly (readonly [string, string])[]): string {
-  const parts = [`ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER${strict ? "\tSTRICT STATUS\tLIVENESS" : ""}\n`];
-  rows.forEach((r, i) => {
-    const extra = strict ? `\t${strict[i]![0]}\t${strict[i]![1]}` : "";
-    parts.push(`${r.id}\t${r.pid}\t${r.status}\t${r.bundle}\t${goRfc3339Nano(r.createdAt)}\t${r.owner}${extra}\n`);
-  });
-  return tabwrite(parts.join(""), RUNSC_LIST_TABWRITER);
+export class ListTable {
+  readonly #lines: string[] = [];
+  readonly #widths: number[];
+  #irregular = false;
+
+  constructor(header: readonly string[]) {
+    this.#widths = header.slice(0, -1).map(() => 0);
+    this.add(header);
+  }
+
+  /** add appends one line; its cells must be as many as the header's. */
+  add(cells: readonly string[]): void {
+    for (const [j, cell] of cells.entries()) {
+      if (TABWRITER_BREAKS.test(cell)) this.#irregular = true;
+      if (j < this.#widths.length) this.#widths[j] = Math.max(this.#widths[j]!, runeCount(cell));
+    }
+    this.#lines.push(cells.join("\t"));
+  }
+
+  /** chunks yields the laid-out table, TABLE_CHUNK_LINES lines at a time. */
+  *chunks(): Generator<string> {
+    if (this.#irregular) {
+      yield tabwrite(`${this.#lines.join("\n")}\n`, RUNSC_LIST_TABWRITER);
+      return;
+    }
+    const { minwidth, padding, padchar } = RUNSC_LIST_TABWRITER;
+    const widths = this.#widths.map((w) => Math.max(minwidth, w + padding));
+    let chunk = "";
+    for (const [i, line] of this.#lines.entries()) {
+      const cells = line.split("\t");
+      for (const [j, cell] of cells.entries()) {
+        chunk += j < widths.length ? cell + padchar.repeat(widths[j]! - runeCount(cell)) : cell;
+      }
+      chunk += "\n";
+      if ((i + 1) % TABLE_CHUNK_LINES === 0) {
+        yield chunk;
+        chunk = "";
+      }
+    }
+    if (chunk !== "") yield chunk;
+  }
 }
+
+/** What ends a cell or a line for tabwriter. */
+const TABWRITER_BREAKS = /[\t\n\v\f]/;
 
 /** Go's zero time.Time: what a state file without createdAt decodes to. */
 const GO_ZERO_TIME = "0001-01-01T00:00:00Z";

@@ -1,6 +1,6 @@
 import type { Status } from "../../state/status.js";
 import type { ContainerSummary } from "../../store/container.js";
-import { csvRecord, goRfc3339Nano, type Io, type ListFormat, ociStateJson, runscListTable } from "../output.js";
+import { csvRecord, goRfc3339Nano, type Io, LIST_HEADER, type ListFormat, ListTable, ociStateJson } from "../output.js";
 import { runscFlavor } from "../runsc-flavor.js";
 import { type GlobalOptions, withStore } from "./open.js";
 
@@ -23,7 +23,7 @@ export interface ListOptions extends GlobalOptions {
  * the container IDs of the state file names, without reading any file, as
  * runsc does. Rows stream from SQLite to stdout in chunks (100,000
  * containers make ~90 MB of JSON); only the table, whose column widths depend
- * on every row, holds its few columns for all. Files that cannot be read are
+ * on every row, holds each row's line of text until the end. Files that cannot be read are
  * skipped, as runsc list skips them. Throws ERR_INVALID_ID (bad sandbox).
  */
 export async function list(options: ListOptions, io: Io): Promise<void> {
@@ -72,17 +72,18 @@ function* render(
       return;
     }
     case "csv":
-      yield csvRecord(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
+      yield csvRecord(LIST_HEADER);
       yield* inChunks(rows, (r) =>
         csvRecord([r.containerId, String(r.pid), r.status, r.bundleDir, goRfc3339Nano(r.createdAt), r.owner]),
       );
       return;
     case "table": {
-      const all = Array.from(rows);
-      yield runscListTable(
-        all.map((r) => ({ ...ociState(r), createdAt: r.createdAt, owner: r.owner })),
-        strict ? all.map((r) => [r.strictStatus ?? "", r.liveness ?? ""]) : undefined,
-      );
+      const table = new ListTable(strict ? [...LIST_HEADER, "STRICT STATUS", "LIVENESS"] : LIST_HEADER);
+      for (const r of rows) {
+        const cells = [r.containerId, String(r.pid), r.status, r.bundleDir, goRfc3339Nano(r.createdAt), r.owner];
+        table.add(strict ? [...cells, r.strictStatus ?? "", r.liveness ?? ""] : cells);
+      }
+      yield* table.chunks();
     }
   }
 }
