@@ -51,9 +51,33 @@ export interface RowFilter {
   readonly sandboxId?: string | undefined;
 }
 
-const ROW_COLUMNS = `container_id AS containerId, sandbox_id AS sandboxId, status, pid, gofer_pid AS goferPid,
-  created_at AS createdAt, bundle_dir AS bundleDir, owner, is_root AS isRoot, pod_name AS podName,
-  pod_namespace AS podNamespace, start_time AS startTime, annotations, pending`;
+/** A ContainerRow's columns, in the order containerRowOf reads them. */
+const ROW_COLUMNS = `container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir, owner, is_root,
+  pod_name, pod_namespace, start_time, annotations, pending`;
+
+/**
+ * containerRowOf builds a row from a raw (array) result. better-sqlite3
+ * builds row objects key by key from C++: ~3 µs a row more, a third of a
+ * 100,000-container listing.
+ */
+function containerRowOf(r: unknown[]): ContainerRow {
+  return {
+    containerId: r[0] as string,
+    sandboxId: r[1] as string,
+    status: r[2] as ContainerRow["status"],
+    pid: r[3] as number | null,
+    goferPid: r[4] as number | null,
+    createdAt: r[5] as string | null,
+    bundleDir: r[6] as string | null,
+    owner: r[7] as string | null,
+    isRoot: r[8] as number,
+    podName: r[9] as string | null,
+    podNamespace: r[10] as string | null,
+    startTime: r[11] as string | null,
+    annotations: r[12] as string | null,
+    pending: r[13] as number,
+  };
+}
 
 export class SqliteIndex implements NameIndex {
   readonly db: SqliteDatabase;
@@ -138,7 +162,7 @@ export class SqliteIndex implements NameIndex {
   }
 
   rows(filter: RowFilter = {}): ContainerRow[] {
-    return this.#s.rows.all({ sandboxId: filter.sandboxId ?? null }) as ContainerRow[];
+    return (this.#s.rows.all({ sandboxId: filter.sandboxId ?? null }) as unknown[][]).map(containerRowOf);
   }
 
   /**
@@ -146,12 +170,13 @@ export class SqliteIndex implements NameIndex {
    * a listing of 100,000 never holds them all. The connection is busy until
    * the iteration ends: run nothing else on this index meanwhile.
    */
-  eachRow(filter: RowFilter = {}): IterableIterator<ContainerRow> {
-    return this.#s.rows.iterate({ sandboxId: filter.sandboxId ?? null }) as IterableIterator<ContainerRow>;
+  *eachRow(filter: RowFilter = {}): Generator<ContainerRow, void, undefined> {
+    for (const r of this.#s.rows.iterate({ sandboxId: filter.sandboxId ?? null })) yield containerRowOf(r as unknown[]);
   }
 
   row(c: IdPair): ContainerRow | undefined {
-    return this.#s.row.get(c.containerId, c.sandboxId) as ContainerRow | undefined;
+    const r = this.#s.row.get(c.containerId, c.sandboxId) as unknown[] | undefined;
+    return r && containerRowOf(r);
   }
 
   sandboxIds(): string[] {
@@ -236,10 +261,12 @@ function prepareStatements(db: Database.Database) {
     pending: db.prepare(
       "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE pending = 1 ORDER BY container_id, sandbox_id",
     ),
-    rows: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers
+    rows: db
+      .prepare(`SELECT ${ROW_COLUMNS} FROM containers
       WHERE (@sandboxId IS NULL OR sandbox_id = @sandboxId)
-      ORDER BY container_id, sandbox_id`),
-    row: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers WHERE container_id = ? AND sandbox_id = ?`),
+      ORDER BY container_id, sandbox_id`)
+      .raw(),
+    row: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers WHERE container_id = ? AND sandbox_id = ?`).raw(),
     sandboxIds: db.prepare("SELECT DISTINCT sandbox_id FROM containers ORDER BY sandbox_id"),
     count: db.prepare("SELECT count(*) FROM containers"),
     recordInvalid: db.prepare(`INSERT INTO invalid_files (name, reason, seen) VALUES (?, ?, ?)
