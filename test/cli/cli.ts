@@ -16,9 +16,10 @@ export const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
 export const CLI_OUTPUT_DIR = fileURLToPath(new URL("../fixtures/runsc/cli-output/", import.meta.url));
 
 /**
- * Run by `flock LOCK node -e`: rebuild when dist/src/cli/main.js is missing
- * or older than any file under src/. A build with type errors elsewhere
- * still emits; only a missing CLI is fatal.
+ * Run by `flock LOCK node -e`: rebuild (tsc, then the bundle as `npm run
+ * build` does) when dist/src/cli/main.js is missing or older than any file
+ * under src/. A build with type errors elsewhere still emits; only a missing
+ * or unbundled CLI is fatal.
  */
 const CHECK_AND_BUILD = `
 const fs = require("node:fs"), path = require("node:path"), cp = require("node:child_process");
@@ -32,6 +33,8 @@ const built = fs.existsSync(cli) ? fs.statSync(cli).mtimeMs : -1;
 if (built < newest(path.join(repo, "src"))) {
   const r = cp.spawnSync(path.join(repo, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: repo, encoding: "utf8" });
   if (r.status !== 0) process.stderr.write("tsc reported errors (dist was still emitted):\\n" + r.stdout + r.stderr);
+  const b = cp.spawnSync(process.execPath, [path.join(repo, "scripts", "bundle-cli.mjs")], { cwd: repo, encoding: "utf8" });
+  if (b.status !== 0) { process.stderr.write("bundling the CLI failed:\\n" + b.stderr); process.exit(1); }
 }
 if (!fs.existsSync(cli)) { process.stderr.write("no " + cli + " after building\\n"); process.exit(1); }
 `;
