@@ -92,6 +92,16 @@ export class SqliteIndex implements NameIndex {
     this.events.logFileVersion(prior, row);
   }
 
+  /**
+   * insertFirst writes a row read from its file into an index being built from
+   * nothing, without an event (see reconcile's first build): one statement,
+   * no SELECT. Returns false, writing nothing, when a row for the container
+   * exists (another process wrote it meanwhile): then upsert it.
+   */
+  insertFirst(row: RowValues): boolean {
+    return this.#s.insertFirst.run(row).changes > 0;
+  }
+
   /** noteInvalid keeps a row for a file that exists but cannot be read (status NULL); invalid_files says why. */
   noteInvalid(c: IdPair, file: FileInfo | undefined): void {
     this.#s.noteInvalid.run({
@@ -219,6 +229,12 @@ function prepareStatements(db: Database.Database) {
         state = CASE WHEN excluded.state IS NOT NULL THEN excluded.state
           WHEN file_ino = excluded.file_ino AND file_mtime_ms = excluded.file_mtime_ms AND file_size = excluded.file_size
           THEN state END`),
+    insertFirst:
+      db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
+        owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms,
+        file_ino, indexed_at, state, pending)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+      ON CONFLICT (container_id, sandbox_id) DO NOTHING`),
     notePending: db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending) VALUES (?, ?, ?, 1)
       ON CONFLICT (container_id, sandbox_id) DO UPDATE SET pending = 1`),
     noteInvalid:

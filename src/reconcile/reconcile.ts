@@ -73,7 +73,7 @@ export async function reconcile(
   const counts = { added: 0, updated: 0, removed: 0, invalid: 0 };
   const invalid = new Map<string, string>(badNames);
 
-  await readAndApply(root, index, toRead, indexed, counts, invalid, options);
+  await readAndApply(root, index, toRead, indexed, counts, invalid, { ...options, firstBuild: indexed.size === 0 });
   if (knownInvalid.length > 0) keepUnchangedInvalid(knownInvalid, new Set(names), new Set(toRead), vanished, invalid);
 
   index.write(() => {
@@ -230,7 +230,7 @@ async function readAndApply(
   indexed: Map<string, FileRow>,
   counts: Counts,
   invalid: Map<string, string>,
-  options: ReconcileOptions,
+  options: ApplyOptions,
 ): Promise<void> {
   const apply = makeApplier(root, index, indexed, counts, invalid, names.length, options);
   const withState = options.withState === true;
@@ -271,6 +271,15 @@ async function readHere(
 
 type Counts = { added: number; updated: number; removed: number; invalid: number };
 
+/**
+ * A first build: the pass began on an index with no rows. While the event
+ * log is also empty (nothing was ever logged, checked per batch), its rows
+ * are written without a `created` event each: the files were there before
+ * the index, and the log starts from the index's first build, as `since`
+ * (default: now) already implies. One statement a row instead of three.
+ */
+type ApplyOptions = ReconcileOptions & { readonly firstBuild?: boolean };
+
 function makeApplier(
   root: string,
   index: SqliteIndex,
@@ -278,13 +287,18 @@ function makeApplier(
   counts: Counts,
   invalid: Map<string, string>,
   total: number,
-  options: ReconcileOptions,
+  options: ApplyOptions,
 ) {
   const suspects: string[] = [];
   const applied = new Set<string>();
   let done = 0;
-  const write = (r: ReadResult) => {
+  const write = (r: ReadResult, quiet = false) => {
     if (r.kind === "row") {
+      if (quiet && index.insertFirst(r.row)) {
+        counts.added++;
+        invalid.delete(r.name);
+        return;
+      }
       index.upsert(r.row);
       // A row known only by name (pending since a name sync) counts as added.
       if (indexed.get(r.name)?.[1] != null) counts.updated++;
@@ -307,11 +321,12 @@ function makeApplier(
     applied,
     batch(results: ReadResult[]): void {
       index.write(() => {
+        const quiet = options.firstBuild === true && index.events.lastSeq() === 0;
         for (const r of results) {
           applied.add(r.name);
           // A torn in-place write by runsc does not parse: believe that only under the lock.
           if (r.kind === "invalid" && r.torn) suspects.push(r.name);
-          else write(r);
+          else write(r, quiet);
         }
       });
       done += results.length;

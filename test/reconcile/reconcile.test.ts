@@ -296,6 +296,37 @@ describe("reconcile: full and incremental passes bring the index in line with th
   });
 });
 
+describe("reconcile: the event log of a first build", () => {
+  it("a first build logs no per-file event; files added after it are logged `created` (full and incremental)", async () => {
+    for (const full of [true, false]) {
+      const root = makeRoot();
+      for (let i = 0; i < 3_000; i++) writeState(root, { containerId: `b${i}` }); // past the worker threshold
+      const index = openIndex(root);
+      const first = await reconcile(root, index, { full });
+      expect(first.added).toBe(3_000);
+      expect(index.count()).toBe(3_000);
+      expect(index.events.lastSeq()).toBe(0);
+      writeState(root, { containerId: "later" });
+      fs.rmSync(statePath(root, "b0", "b0"));
+      const second = await reconcile(root, index, { full });
+      expect([second.added, second.removed]).toEqual([1, 1]);
+      expect(index.events.after(0).map((e) => [e.type, e.containerId])).toEqual([
+        ["created", "later"],
+        ["removed", "b0"],
+      ]);
+    }
+  }, 60_000);
+
+  it("an index that logged an event before is no first build: each new file is logged", async () => {
+    const root = makeRoot();
+    const index = openIndex(root);
+    index.write(() => index.events.append("overflow", null, null, null, null, null));
+    for (let i = 0; i < 5; i++) writeState(root, { containerId: `n${i}` });
+    await reconcile(root, index);
+    expect(index.events.after(0).filter((e) => e.type === "created")).toHaveLength(5);
+  });
+});
+
 describe("reconcile through the store reports the same counts", () => {
   // The store's name tracking (inotify, listing sync) runs before the pass and may already have
   // noted new names as pending rows or dropped vanished ones: the report must count them all the same.
