@@ -127,12 +127,32 @@ export class SqliteIndex implements NameIndex {
     return true;
   }
 
-  /** indexedFiles maps each row's state-file name to its file metadata, for diffing with a directory scan. */
-  indexedFiles(): Map<string, FileRow> {
+  /**
+   * indexedFiles maps each row's state-file name to its file metadata, for
+   * diffing with a directory scan; with `paged` it yields the rows a page at
+   * a time instead (primary-key order), so a pass over 100,000 never holds
+   * them all, and each page is a finished query: the caller may await
+   * between pages.
+   */
+  indexedFiles(): Map<string, FileRow>;
+  indexedFiles(paged: true): Generator<FileRow[]>;
+  indexedFiles(paged?: true): Map<string, FileRow> | Generator<FileRow[]> {
+    if (paged) return this.#filePages();
     const out = new Map<string, FileRow>();
-    // raw() rows and one string key per row: this runs over every row on each incremental pass.
+    // raw() rows: this runs over every row on each incremental pass.
     for (const r of this.#s.files.raw().all() as FileRow[]) out.set(r[0], r);
     return out;
+  }
+
+  *#filePages(): Generator<FileRow[]> {
+    let after: readonly unknown[] = ["", ""];
+    for (;;) {
+      // Each row ends with its container and sandbox IDs, where the next page starts.
+      const page = this.#s.filesPage.raw().all(...after, FILE_PAGE) as (FileRow & unknown[])[];
+      if (page.length > 0) yield page;
+      if (page.length < FILE_PAGE) return;
+      after = page[page.length - 1]!.slice(7, 9);
+    }
   }
 
   has(c: IdPair): boolean {
@@ -195,6 +215,9 @@ export class SqliteIndex implements NameIndex {
   }
 }
 
+/** Rows per page of indexedFiles(true). */
+const FILE_PAGE = 4_096;
+
 function fileParams(file: FileInfo) {
   return { fileSize: file.size, fileMtimeMs: file.mtimeMs, fileCtimeMs: file.ctimeMs, fileIno: file.ino };
 }
@@ -202,10 +225,10 @@ function fileParams(file: FileInfo) {
 function prepareStatements(db: Database.Database) {
   const rangeSql =
     "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id >= ? AND container_id < ?";
-  const fileSql = `SELECT container_id || '${NAME_SEPARATOR}' || sandbox_id || '.state', file_size,
+  const fileColumns = `container_id || '${NAME_SEPARATOR}' || sandbox_id || '.state', file_size,
     file_mtime_ms, file_ctime_ms, file_ino, pending,
-    pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
-    FROM containers`;
+    pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}`;
+  const fileSql = `SELECT ${fileColumns} FROM containers`;
   return {
     range: db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),
     rangeInSandbox: db.prepare(`${rangeSql} AND sandbox_id = ? ORDER BY container_id, sandbox_id LIMIT ?`),
@@ -248,6 +271,9 @@ function prepareStatements(db: Database.Database) {
     remove: db.prepare("DELETE FROM containers WHERE container_id = ? AND sandbox_id = ?"),
     has: db.prepare("SELECT 1 FROM containers WHERE container_id = ? AND sandbox_id = ?"),
     files: db.prepare(fileSql),
+    // The covering index containers_files, in its order: a range SEARCH per page, no sort.
+    filesPage: db.prepare(`SELECT ${fileColumns}, container_id, sandbox_id FROM containers
+      WHERE (container_id, sandbox_id) > (?, ?) ORDER BY container_id, sandbox_id LIMIT ?`),
     fileOf: db.prepare(`${fileSql} WHERE container_id = ? AND sandbox_id = ?`),
     pending: db.prepare(
       "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE pending = 1 ORDER BY container_id, sandbox_id",
