@@ -26,12 +26,13 @@ const ROOT_KEYS = ["id", "status", "goferPid", "createdAt", "bundleDir", "owner"
 const SANDBOX_KEYS = ["id", "pid", "podName", "namespace", "startTime", "controlSocketPath"];
 
 /**
- * A `pid` or `goferPid` key as Go matches it (goFold: any letter case, and
- * U+0131 dotless i for i; nothing else folds onto these letters) followed by
- * a number with a fraction or an exponent. One case-blind regex, not a
- * lowercased copy of each file.
+ * A key ending in `pid` as Go matches it (goFold: any letter case, and U+0131
+ * dotless i for i; nothing else folds onto these letters), so `pid` and
+ * `goferPid` among others, followed by a number with a fraction or an
+ * exponent. One case-blind regex, not a lowercased copy of each file; it
+ * starts at the `p`, rarer than a quote.
  */
-const FLOAT_PID = /"(?:gofer)?p[i\u0131]d"[ \t\n\r]*:[ \t\n\r]*-?[0-9]+[.eE]/i;
+const FLOAT_PID = /p[i\u0131]d"[ \t\n\r]*:[ \t\n\r]*-?[0-9]+[.eE]/i;
 
 /** mayReadOtherwise: whether JSON.parse may read the text differently from load (see above). */
 function mayReadOtherwise(text: string): boolean {
