@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { Worker } from "node:worker_threads";
 import type { FileInfo } from "../state/file-info.js";
-import { digestOf } from "./files-digest.js";
+import { type DigestSums, digestOf } from "./files-digest.js";
 import { STAT_FIELDS, type StatReply, type StatRequest } from "./stat-worker.js";
 import { spawnWorker } from "./worker-pool.js";
 
@@ -11,6 +11,9 @@ export interface StatTable {
   /** From worker threads: the digest of the names with their stats (files-digest.ts), and the latest mtime. */
   readonly digest?: { readonly text: string; readonly maxMtimeMs: number };
 }
+
+/** Names per message to a stat worker. */
+export const STAT_CHUNK = 16_384;
 
 /**
  * StatWorkers: worker threads for one stat() call, spawned ahead of it so
@@ -25,21 +28,30 @@ export class StatWorkers {
   }
 
   /**
-   * stat lstats `names` in `dir` across the workers, one share each, and
-   * resolves when all are done. The caller's thread is free meanwhile.
+   * stat lstats `names` in `dir` across the workers and resolves when all
+   * are done. The caller's thread is free meanwhile. Names go out in chunks
+   * of STAT_CHUNK, one at a time per worker: a worker's small heap holds one
+   * chunk's names (100,000 at once did not fit).
    */
   async stat(dir: string, names: readonly string[]): Promise<StatTable> {
-    const share = Math.ceil(names.length / this.#workers.length);
+    const chunks = Math.ceil(names.length / STAT_CHUNK);
+    const parts: Float64Array[] = new Array(chunks);
+    const sums: DigestSums[] = [];
+    let next = 0;
+    const drain = async (worker: Worker): Promise<void> => {
+      for (let k = next++; k < chunks; k = next++) {
+        const reply = await statShare(worker, dir, names.slice(k * STAT_CHUNK, (k + 1) * STAT_CHUNK));
+        parts[k] = reply.stats;
+        sums.push(reply.digest);
+      }
+    };
     try {
-      const replies = await Promise.all(
-        this.#workers.map((w, k) => statShare(w, dir, names.slice(k * share, (k + 1) * share))),
-      );
-      const parts = replies.map((r) => r.stats);
+      await Promise.all(this.#workers.map(drain));
       return {
-        digest: { text: digestOf(replies.map((r) => r.digest)), maxMtimeMs: maxMtimeOf(parts) },
+        digest: { text: digestOf(sums), maxMtimeMs: maxMtimeOf(parts) },
         get(i) {
-          const part = parts[Math.floor(i / share)]!;
-          const at = (i % share) * STAT_FIELDS;
+          const part = parts[Math.floor(i / STAT_CHUNK)]!;
+          const at = (i % STAT_CHUNK) * STAT_FIELDS;
           const size = part[at]!;
           if (Number.isNaN(size)) return undefined;
           return { size, mtimeMs: part[at + 1]!, ctimeMs: part[at + 2]!, ino: part[at + 3]! };
@@ -71,8 +83,12 @@ function maxMtimeOf(parts: readonly Float64Array[]): number {
 
 function statShare(worker: Worker, dir: string, names: readonly string[]): Promise<StatReply> {
   return new Promise<StatReply>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
+    const fail = (e: unknown) => reject(e);
+    worker.once("error", fail);
+    worker.once("message", (reply: StatReply) => {
+      worker.off("error", fail);
+      resolve(reply);
+    });
     worker.postMessage({ dir, names } satisfies StatRequest);
   });
 }
