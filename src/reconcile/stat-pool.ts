@@ -15,6 +15,9 @@ export interface StatTable {
 /** Names per message to a stat worker. */
 export const STAT_CHUNK = 16_384;
 
+/** A stat worker holds one chunk's names and stats: a small young generation keeps `list`'s RSS down. */
+const STAT_WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 16 };
+
 /**
  * StatWorkers: worker threads for one stat() call, spawned ahead of it so
  * they boot while the caller lists the root. stat() or close() ends them.
@@ -24,7 +27,9 @@ export class StatWorkers {
 
   constructor() {
     const count = Math.max(1, Math.min(os.availableParallelism(), 4));
-    this.#workers = Array.from({ length: count }, () => spawnWorker("stat-worker"));
+    this.#workers = Array.from({ length: count }, () =>
+      spawnWorker("stat-worker", undefined, { resourceLimits: STAT_WORKER_LIMITS }),
+    );
   }
 
   /**

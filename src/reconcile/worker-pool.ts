@@ -80,7 +80,7 @@ const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 
 export function spawnWorker(
   name = "parse-worker",
   base: string = import.meta.url,
-  data: Pick<WorkerOptions, "workerData" | "transferList"> = {},
+  data: Pick<WorkerOptions, "workerData" | "transferList" | "resourceLimits"> = {},
 ): Worker {
   if (!base.endsWith(".ts")) {
     return new Worker(new URL(`./${name}.js`, base), { resourceLimits: RESOURCE_LIMITS, ...data });
