@@ -11,12 +11,16 @@ import type { SqliteDatabase } from "./database.js";
  * - watcher:<pid>:<start ticks>:<root dev>:<root ino>: one per live watcher,
  *   the time it last began a drain it has committed; see freshness/vouch.ts.
  * - events_trimmed_through: the highest event seq deleted; see event-log.ts.
+ * - clean_pass: JSON, the last reconcile pass that found every row exact:
+ *   its files' digest, the index's last event and row count then; see
+ *   reconcile.ts (CleanPass).
  */
 export type MetaKey =
   | "names_mtime_ns"
   | "names_synced_at_ns"
   | "contents_synced_at_ms"
   | "events_trimmed_through"
+  | "clean_pass"
   | `watcher:${string}`;
 
 export class MetaStore {

@@ -116,6 +116,16 @@ export class SqliteIndex implements NameIndex {
     this.events.logFileVersion(prior, row);
   }
 
+  /**
+   * insertFirst writes a row read from its file into an index being built from
+   * nothing, without an event (see reconcile's first build): one statement,
+   * no SELECT. Returns false, writing nothing, when a row for the container
+   * exists (another process wrote it meanwhile): then upsert it.
+   */
+  insertFirst(row: RowValues): boolean {
+    return this.#s.insertFirst.run(row).changes > 0;
+  }
+
   /** noteInvalid keeps a row for a file that exists but cannot be read (status NULL); invalid_files says why. */
   noteInvalid(c: IdPair, file: FileInfo | undefined): void {
     this.#s.noteInvalid.run({
@@ -141,12 +151,32 @@ export class SqliteIndex implements NameIndex {
     return true;
   }
 
-  /** indexedFiles maps each row's state-file name to its file metadata, for diffing with a directory scan. */
-  indexedFiles(): Map<string, FileRow> {
+  /**
+   * indexedFiles maps each row's state-file name to its file metadata, for
+   * diffing with a directory scan; with `paged` it yields the rows a page at
+   * a time instead (primary-key order), so a pass over 100,000 never holds
+   * them all, and each page is a finished query: the caller may await
+   * between pages.
+   */
+  indexedFiles(): Map<string, FileRow>;
+  indexedFiles(paged: true): Generator<FileRow[]>;
+  indexedFiles(paged?: true): Map<string, FileRow> | Generator<FileRow[]> {
+    if (paged) return this.#filePages();
     const out = new Map<string, FileRow>();
-    // raw() rows and one string key per row: this runs over every row on each incremental pass.
+    // raw() rows: this runs over every row on each incremental pass.
     for (const r of this.#s.files.raw().all() as FileRow[]) out.set(r[0], r);
     return out;
+  }
+
+  *#filePages(): Generator<FileRow[]> {
+    let after: readonly unknown[] = ["", ""];
+    for (;;) {
+      // Each row ends with its container and sandbox IDs, where the next page starts.
+      const page = this.#s.filesPage.raw().all(...after, FILE_PAGE) as (FileRow & unknown[])[];
+      if (page.length > 0) yield page;
+      if (page.length < FILE_PAGE) return;
+      after = page[page.length - 1]!.slice(7, 9);
+    }
   }
 
   has(c: IdPair): boolean {
@@ -210,6 +240,9 @@ export class SqliteIndex implements NameIndex {
   }
 }
 
+/** Rows per page of indexedFiles(true). */
+const FILE_PAGE = 4_096;
+
 function fileParams(file: FileInfo) {
   return { fileSize: file.size, fileMtimeMs: file.mtimeMs, fileCtimeMs: file.ctimeMs, fileIno: file.ino };
 }
@@ -217,10 +250,10 @@ function fileParams(file: FileInfo) {
 function prepareStatements(db: Database.Database) {
   const rangeSql =
     "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id >= ? AND container_id < ?";
-  const fileSql = `SELECT container_id || '${NAME_SEPARATOR}' || sandbox_id || '.state', file_size,
+  const fileColumns = `container_id || '${NAME_SEPARATOR}' || sandbox_id || '.state', file_size,
     file_mtime_ms, file_ctime_ms, file_ino, pending,
-    pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}
-    FROM containers`;
+    pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}`;
+  const fileSql = `SELECT ${fileColumns} FROM containers`;
   return {
     range: db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),
     rangeInSandbox: db.prepare(`${rangeSql} AND sandbox_id = ? ORDER BY container_id, sandbox_id LIMIT ?`),
@@ -244,6 +277,12 @@ function prepareStatements(db: Database.Database) {
         state = CASE WHEN excluded.state IS NOT NULL THEN excluded.state
           WHEN file_ino = excluded.file_ino AND file_mtime_ms = excluded.file_mtime_ms AND file_size = excluded.file_size
           THEN state END`),
+    insertFirst:
+      db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
+        owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms,
+        file_ino, indexed_at, state, pending)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+      ON CONFLICT (container_id, sandbox_id) DO NOTHING`),
     notePending: db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending) VALUES (?, ?, ?, 1)
       ON CONFLICT (container_id, sandbox_id) DO UPDATE SET pending = 1`),
     noteInvalid:
@@ -257,6 +296,9 @@ function prepareStatements(db: Database.Database) {
     remove: db.prepare("DELETE FROM containers WHERE container_id = ? AND sandbox_id = ?"),
     has: db.prepare("SELECT 1 FROM containers WHERE container_id = ? AND sandbox_id = ?"),
     files: db.prepare(fileSql),
+    // The covering index containers_files, in its order: a range SEARCH per page, no sort.
+    filesPage: db.prepare(`SELECT ${fileColumns}, container_id, sandbox_id FROM containers
+      WHERE (container_id, sandbox_id) > (?, ?) ORDER BY container_id, sandbox_id LIMIT ?`),
     fileOf: db.prepare(`${fileSql} WHERE container_id = ? AND sandbox_id = ?`),
     pending: db.prepare(
       "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE pending = 1 ORDER BY container_id, sandbox_id",

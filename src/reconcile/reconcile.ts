@@ -7,15 +7,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
-import { RACY_MS, recordSync, stampDirectory, stateFileExists } from "../freshness/racy.js";
+import { type DirStamp, RACY_MS, recordSync, stampDirectory, stateFileExists } from "../freshness/racy.js";
 import { lockFileName, looksLikeStateFile, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
 import { listRootAsync } from "../index/scan-index.js";
-import { type FileRow, idPairOfRow, type SqliteIndex } from "../index/sqlite-index.js";
+import type { FileRow, SqliteIndex } from "../index/sqlite-index.js";
 import { acquireLock } from "../lock/flock.js";
 import { fileInfoOf } from "../state/file-info.js";
+import { IndexedRows } from "./indexed-rows.js";
 import { type ReadResult, readIndexRow } from "./read-state.js";
-import { type StatTable, statInWorkers } from "./stat-pool.js";
+import { type StatTable, StatWorkers } from "./stat-pool.js";
 import { readInWorkers } from "./worker-pool.js";
 
 export interface ReconcileOptions {
@@ -27,6 +28,12 @@ export interface ReconcileOptions {
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
   /** How long to wait for a container's lock when a file must be re-read under it. */
   readonly lockTimeoutMs?: number;
+}
+
+/** @internal Options only tests set. */
+export interface InternalReconcileOptions extends ReconcileOptions {
+  /** lstat in worker threads (and keep the clean-pass digest) from this many files on (default 50,000). */
+  readonly statWorkersFrom?: number;
 }
 
 export interface ReconcileReport {
@@ -56,35 +63,69 @@ const WRITE_BATCH = 512;
 export async function reconcile(
   root: string,
   index: SqliteIndex,
-  options: ReconcileOptions = {},
+  options: InternalReconcileOptions = {},
 ): Promise<ReconcileReport> {
   const started = performance.now();
   const stamp = stampDirectory(root);
-  // Listing and stats run on other threads while this one reads the index, then sorts the names.
-  const listing = listRootAsync(root);
-  const indexed = index.indexedFiles();
-  const knownInvalid = index.invalidFiles();
-  const listed = (await listing).filter((name) => name.endsWith(STATE_SUFFIX));
-  const stats = options.full ? undefined : statsOf(root, listed);
-  const { names, known, badNames } = classifyNames(listed, indexed);
+  const clean = options.full ? undefined : lastCleanPass(index);
+  // The listing runs on libuv's pool while this thread reads the index's rows a page at a time; between
+  // pages the listing's end starts the stats (in worker threads for a large root), so all three overlap.
+  // After a clean pass the rows are likely not needed at all: the stats come first.
+  const workersFrom = options.statWorkersFrom ?? STAT_WORKER_THRESHOLD;
+  let listed: string[] = [];
+  let stats: Promise<StatTable> | StatTable | undefined;
+  let early: StatWorkers | undefined;
+  const listing = listRootAsync(root).then((all) => {
+    listed = all.filter((name) => name.endsWith(STATE_SUFFIX));
+    if (options.full) return;
+    if (listed.length < workersFrom) stats = statsHere(root, listed);
+    else {
+      stats = (early ?? new StatWorkers()).stat(root, listed);
+      early = undefined; // stat() ends them
+    }
+  });
+  listing.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  const rowCount = index.count();
+  // As many rows as the worker threshold: the root is likely as large, so the workers boot during the listing.
+  if (!options.full && rowCount >= workersFrom) early = new StatWorkers();
+  const rows = new IndexedRows(rowCount);
+  let table: StatTable | undefined;
+  let knownInvalid: { name: string; reason: string }[];
+  try {
+    if (clean === undefined) await fillRows(index, rows);
+    knownInvalid = index.invalidFiles();
+    await listing;
+    table = await stats;
+  } finally {
+    void early?.close(); // unused: the listing failed or was small
+  }
   const nowMs = Number(stamp.readAtNs / 1_000_000n);
+  if (clean !== undefined) {
+    if (cleanPassHolds(clean, table, index, rowCount, nowMs)) {
+      return unchangedPass(index, stamp, clean, knownInvalid, options, started);
+    }
+    await fillRows(index, rows);
+  }
+  rows.match(listed);
+  const { names, badNames } = classifyNames(listed, rows);
   const vanished = new Set<string>();
-  const toRead = stats === undefined ? names : changedFiles(listed, await stats, indexed, nowMs, vanished);
+  const toRead = table === undefined ? names : changedFiles(listed, table, rows, nowMs, vanished);
   const counts = { added: 0, updated: 0, removed: 0, invalid: 0 };
   const invalid = new Map<string, string>(badNames);
 
-  await readAndApply(root, index, toRead, indexed, counts, invalid, options);
+  await readAndApply(root, index, toRead, rows, counts, invalid, { ...options, firstBuild: rows.empty });
   if (knownInvalid.length > 0) keepUnchangedInvalid(knownInvalid, new Set(names), new Set(toRead), vanished, invalid);
 
   index.write(() => {
-    // Every row is listed and none vanished: nothing to remove (the common case, and no 100k-entry set).
-    const gone = known === indexed.size && vanished.size === 0 ? [] : goneRows(root, names, indexed, vanished);
-    for (const row of gone) index.remove(idPairOfRow(row));
+    // A row whose file was not listed, or vanished since, is gone unless its file is there now.
+    const gone = [...rows.unlisted(), ...vanished].filter((name) => !stateFileExists(root, name));
+    for (const name of gone) index.remove(parseStateFileName(name)!);
     counts.removed += gone.length;
-    for (const [name, reason] of invalid) index.recordInvalid(name, reason);
-    index.keepOnlyInvalid(new Set(invalid.keys()));
-    recordSync(index.meta, stamp);
-    index.meta.set("contents_synced_at_ms", stamp.readAtNs / 1_000_000n);
+    finishPass(index, stamp, invalid);
+    const digest = table?.digest?.text;
+    const exact = digest !== undefined && toRead.length === 0 && vanished.size === 0 && gone.length === 0;
+    if (exact) recordCleanPass(index, digest, names.length);
+    else index.meta.delete("clean_pass");
   });
   options.onProgress?.(names.length, names.length);
   return {
@@ -98,28 +139,115 @@ export async function reconcile(
   };
 }
 
+/** fillRows reads every row's file metadata into `rows`, a page at a time, letting other callbacks run between. */
+async function fillRows(index: SqliteIndex, rows: IndexedRows): Promise<void> {
+  for (const page of index.indexedFiles(true)) {
+    rows.fill(page);
+    await new Promise(setImmediate);
+  }
+}
+
+/** finishPass records the invalid files and that every file was stat'ed now. Call inside the write. */
+function finishPass(index: SqliteIndex, stamp: DirStamp, invalid: ReadonlyMap<string, string>): void {
+  for (const [name, reason] of invalid) index.recordInvalid(name, reason);
+  index.keepOnlyInvalid(new Set(invalid.keys()));
+  recordSync(index.meta, stamp);
+  index.meta.set("contents_synced_at_ms", stamp.readAtNs / 1_000_000n);
+}
+
+/**
+ * A clean pass found every row exact: no file to read, none gone, no row
+ * pending or racy. Its record (meta `clean_pass`) holds the digest of the
+ * files it stat'ed (files-digest.ts) and what the index held then: its last
+ * event and its row count. A later pass whose stats give the same digest
+ * while the index still holds the same, with no pending row and no file
+ * written within RACY_MS, has nothing to compare: no file changed (a write
+ * moves a ctime, which never goes back) and no row did (each row change
+ * that is not a file's change, pending or a removal, shows in the checks).
+ * Only passes that stat in worker threads (large roots) make the digest.
+ */
+interface CleanPass {
+  readonly digest: string;
+  readonly lastSeq: number;
+  readonly rows: number;
+  readonly scanned: number;
+}
+
+function recordCleanPass(index: SqliteIndex, digest: string, scanned: number): void {
+  const record: CleanPass = { digest, lastSeq: index.events.lastSeq(), rows: index.count(), scanned };
+  index.meta.set("clean_pass", JSON.stringify(record));
+}
+
+function lastCleanPass(index: SqliteIndex): CleanPass | undefined {
+  const text = index.meta.get("clean_pass");
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as CleanPass;
+    return typeof v.digest === "string" && Number.isSafeInteger(v.scanned) ? v : undefined;
+  } catch {
+    return undefined; // not ours to trust: compare row by row
+  }
+}
+
+function cleanPassHolds(
+  clean: CleanPass,
+  table: StatTable | undefined,
+  index: SqliteIndex,
+  rowCount: number,
+  nowMs: number,
+): boolean {
+  const digest = table?.digest;
+  return (
+    digest !== undefined &&
+    digest.text === clean.digest &&
+    nowMs - digest.maxMtimeMs > RACY_MS &&
+    rowCount === clean.rows &&
+    index.events.lastSeq() === clean.lastSeq &&
+    index.pendingNames().length === 0
+  );
+}
+
+/** unchangedPass finishes a pass whose files are those of the last clean pass: the report of a pass that read none. */
+function unchangedPass(
+  index: SqliteIndex,
+  stamp: DirStamp,
+  clean: CleanPass,
+  knownInvalid: readonly { name: string; reason: string }[],
+  options: ReconcileOptions,
+  started: number,
+): ReconcileReport {
+  const invalid = new Map(knownInvalid.map(({ name, reason }) => [name, reason]));
+  index.write(() => finishPass(index, stamp, invalid));
+  options.onProgress?.(clean.scanned, clean.scanned);
+  return {
+    full: false,
+    scanned: clean.scanned,
+    added: 0,
+    updated: 0,
+    removed: 0,
+    unchanged: clean.scanned,
+    invalid: invalid.size,
+    invalidFiles: [...invalid].map(([name, reason]) => ({ name, reason })),
+    durationMs: performance.now() - started,
+  };
+}
+
 /**
  * classifyNames keeps well-formed state-file names (only names: a pass may
- * see 100k of them) and counts those the index holds, which were checked
- * when their rows were written and need no parsing now.
+ * see 100k of them); those the index holds were checked when their rows
+ * were written and need no parsing now.
  */
-function classifyNames(
-  all: readonly string[],
-  indexed: Map<string, FileRow>,
-): { names: string[]; known: number; badNames: [string, string][] } {
+function classifyNames(all: readonly string[], rows: IndexedRows): { names: string[]; badNames: [string, string][] } {
   const names: string[] = [];
   const badNames: [string, string][] = [];
-  let known = 0;
-  for (const name of all) {
-    if (indexed.has(name)) {
-      known++;
-      names.push(name);
-    } else if (parseStateFileName(name)) names.push(name);
+  for (let i = 0; i < all.length; i++) {
+    const name = all[i]!;
+    if (rows.hasRowAt(i) || parseStateFileName(name)) names.push(name);
     else if (looksLikeStateFile(name)) {
       badNames.push([name, "file name does not parse as <container>_sandbox:<sandbox>.state"]);
     }
   }
-  return { names, known, badNames };
+  return { names, badNames };
 }
 
 /**
@@ -139,25 +267,8 @@ function keepUnchangedInvalid(
   }
 }
 
-/** goneRows: rows whose file is not in the listing or vanished since, and is still not there. */
-function goneRows(
-  root: string,
-  names: readonly string[],
-  indexed: Map<string, FileRow>,
-  vanished: Set<string>,
-): FileRow[] {
-  const present = new Set(names);
-  const gone: FileRow[] = [];
-  for (const [name, row] of indexed) {
-    // A file created (and its row written) after the listing is there now.
-    if ((!present.has(name) || vanished.has(name)) && !stateFileExists(root, name)) gone.push(row);
-  }
-  return gone;
-}
-
-/** statsOf lstats every listed name: in worker threads for a large root, else here, one by one as asked. */
-function statsOf(root: string, listed: readonly string[]): Promise<StatTable> | StatTable {
-  if (listed.length >= STAT_WORKER_THRESHOLD) return statInWorkers(root, listed);
+/** statsHere lstats listed names in this thread, one by one as asked (small roots: workers cost more). */
+function statsHere(root: string, listed: readonly string[]): StatTable {
   return { get: (i) => fs.lstatSync(`${root}/${listed[i]}`, { throwIfNoEntry: false }) };
 }
 
@@ -165,25 +276,23 @@ function statsOf(root: string, listed: readonly string[]): Promise<StatTable> | 
  * changedFiles keeps the state files the index does not describe exactly:
  * new, changed, read racily (see RACY_MS), or written just now. `stats`
  * holds the stat of each listed name, by position; names that are not state
- * files of a container (not in `indexed` and not parsing) are skipped.
+ * files of a container (no row and not parsing) are skipped.
  */
 function changedFiles(
   listed: readonly string[],
   stats: StatTable,
-  indexed: Map<string, FileRow>,
+  rows: IndexedRows,
   nowMs: number,
   vanished: Set<string>,
 ): string[] {
   const out: string[] = [];
   for (let i = 0; i < listed.length; i++) {
     const name = listed[i]!;
-    const row = indexed.get(name);
-    if (row === undefined) {
+    if (!rows.hasRowAt(i)) {
       if (parseStateFileName(name)) out.push(name); // new
       continue;
     }
-    const [, size, mtimeMs, ctimeMs, ino, , mustRead] = row;
-    if (size === null || mustRead) {
+    if (rows.mustReadAt(i)) {
       out.push(name); // never read, or must be read again
       continue;
     }
@@ -192,8 +301,7 @@ function changedFiles(
       vanished.add(name); // removed since the listing
       continue;
     }
-    const same = st.size === size && st.mtimeMs === mtimeMs && st.ctimeMs === ctimeMs && st.ino === ino;
-    if (!same || nowMs - st.mtimeMs <= RACY_MS) out.push(name);
+    if (!rows.matchesAt(i, st) || nowMs - st.mtimeMs <= RACY_MS) out.push(name);
   }
   return out;
 }
@@ -214,8 +322,9 @@ export async function refreshFiles(
     const row = index.indexedFile(parseStateFileName(name)!);
     if (row) indexed.set(name, row);
   }
+  const prior: PriorRows = { hasRow: (n) => indexed.has(n), wasRead: (n) => indexed.get(n)?.[1] != null };
   const invalid = new Map<string, string>();
-  await readAndApply(root, index, names, indexed, { added: 0, updated: 0, removed: 0, invalid: 0 }, invalid, options);
+  await readAndApply(root, index, names, prior, { added: 0, updated: 0, removed: 0, invalid: 0 }, invalid, options);
   index.write(() => {
     // A file that reads now (or is gone) is no longer invalid: an earlier read may have caught a torn write.
     for (const name of names) if (!invalid.has(name)) index.clearInvalid(name);
@@ -227,12 +336,12 @@ async function readAndApply(
   root: string,
   index: SqliteIndex,
   names: readonly string[],
-  indexed: Map<string, FileRow>,
+  prior: PriorRows,
   counts: Counts,
   invalid: Map<string, string>,
-  options: ReconcileOptions,
+  options: ApplyOptions,
 ): Promise<void> {
-  const apply = makeApplier(root, index, indexed, counts, invalid, names.length, options);
+  const apply = makeApplier(root, index, prior, counts, invalid, names.length, options);
   const withState = options.withState === true;
   try {
     if (names.length >= WORKER_THRESHOLD) await readInWorkers(root, names, withState, apply.batch);
@@ -271,30 +380,51 @@ async function readHere(
 
 type Counts = { added: number; updated: number; removed: number; invalid: number };
 
+/** What the index held for the files a pass reads, before it read them. */
+interface PriorRows {
+  hasRow(name: string): boolean;
+  /** The row held a read of its file (a row known only by name, pending, held none). */
+  wasRead(name: string): boolean;
+}
+
+/**
+ * A first build: the pass began on an index with no rows. While the event
+ * log is also empty (nothing was ever logged, checked per batch), its rows
+ * are written without a `created` event each: the files were there before
+ * the index, and the log starts from the index's first build, as `since`
+ * (default: now) already implies. One statement a row instead of three.
+ */
+type ApplyOptions = ReconcileOptions & { readonly firstBuild?: boolean };
+
 function makeApplier(
   root: string,
   index: SqliteIndex,
-  indexed: Map<string, FileRow>,
+  prior: PriorRows,
   counts: Counts,
   invalid: Map<string, string>,
   total: number,
-  options: ReconcileOptions,
+  options: ApplyOptions,
 ) {
   const suspects: string[] = [];
   const applied = new Set<string>();
   let done = 0;
-  const write = (r: ReadResult) => {
+  const write = (r: ReadResult, quiet = false) => {
     if (r.kind === "row") {
+      if (quiet && index.insertFirst(r.row)) {
+        counts.added++;
+        invalid.delete(r.name);
+        return;
+      }
       index.upsert(r.row);
       // A row known only by name (pending since a name sync) counts as added.
-      if (indexed.get(r.name)?.[1] != null) counts.updated++;
+      if (prior.wasRead(r.name)) counts.updated++;
       else counts.added++;
       invalid.delete(r.name);
     } else if (r.kind === "gone") {
       const ids = parseStateFileName(r.name);
       // Created again after our read found it missing (its writer indexed it): keep the row.
       if (stateFileExists(root, r.name)) return;
-      if (ids && index.remove(ids) && indexed.has(r.name)) counts.removed++;
+      if (ids && index.remove(ids) && prior.hasRow(r.name)) counts.removed++;
     } else {
       const ids = parseStateFileName(r.name);
       const st = fs.lstatSync(path.join(root, r.name), { throwIfNoEntry: false });
@@ -307,11 +437,12 @@ function makeApplier(
     applied,
     batch(results: ReadResult[]): void {
       index.write(() => {
+        const quiet = options.firstBuild === true && index.events.lastSeq() === 0;
         for (const r of results) {
           applied.add(r.name);
           // A torn in-place write by runsc does not parse: believe that only under the lock.
           if (r.kind === "invalid" && r.torn) suspects.push(r.name);
-          else write(r);
+          else write(r, quiet);
         }
       });
       done += results.length;

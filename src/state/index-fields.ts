@@ -13,7 +13,7 @@
  * key with an escaped letter, which could be one in disguise) is read by
  * load's lossless decoder instead: the verdict and the fields are load's on
  * every file (test/reliability/fast-paths.test.ts). runsc never writes
- * either; looking costs three indexOf scans per file.
+ * either; looking costs a regex and an indexOf scan per file.
  */
 import { CorruptStateError } from "../errors.js";
 import { tooDeepAt, tooDeepMessage } from "./codec.js";
@@ -26,32 +26,17 @@ const ROOT_KEYS = ["id", "status", "goferPid", "createdAt", "bundleDir", "owner"
 const SANDBOX_KEYS = ["id", "pid", "podName", "namespace", "startTime", "controlSocketPath"];
 
 /**
- * mayReadOtherwise: whether JSON.parse may read the text differently from load
- * (see above). Keys are looked for in any letter case: Go matches them so.
+ * A key ending in `pid` as Go matches it (goFold: any letter case, and U+0131
+ * dotless i for i; nothing else folds onto these letters), so `pid` and
+ * `goferPid` among others, followed by a number with a fraction or an
+ * exponent. One case-blind regex, not a lowercased copy of each file; it
+ * starts at the `p`, rarer than a quote.
  */
+const FLOAT_PID = /p[i\u0131]d"[ \t\n\r]*:[ \t\n\r]*-?[0-9]+[.eE]/i;
+
+/** mayReadOtherwise: whether JSON.parse may read the text differently from load (see above). */
 function mayReadOtherwise(text: string): boolean {
-  const lower = text.toLowerCase();
-  return floatAfter(lower, '"pid"') || floatAfter(lower, '"goferpid"') || escapesLetter(text);
-}
-
-const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-
-/** floatAfter: whether some `key` is followed by `:` and a number with a fraction or an exponent. */
-function floatAfter(text: string, key: string): boolean {
-  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
-    let i = at + key.length;
-    while (isSpace(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== 0x3a) continue; // ":"
-    i++;
-    while (isSpace(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) === 0x2d) i++; // "-"
-    if (!isDigit(text.charCodeAt(i))) continue;
-    while (isDigit(text.charCodeAt(i))) i++;
-    const c = text.charCodeAt(i);
-    if (c === 0x2e || c === 0x65 || c === 0x45) return true; // ".", "e", "E"
-  }
-  return false;
+  return FLOAT_PID.test(text) || escapesLetter(text);
 }
 
 /** escapesLetter: whether some `\u00XX` escape spells an ASCII letter (0x40-0x7f, a superset). */

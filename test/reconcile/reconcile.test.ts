@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseIdPair } from "../../src/ids/id.js";
 import { openIndexDatabase } from "../../src/index/database.js";
 import { SqliteIndex } from "../../src/index/sqlite-index.js";
 import { INDEX_DIR, openStore, type ReconcileReport, type Store } from "../../src/index.js";
@@ -293,6 +294,112 @@ describe("reconcile: full and incremental passes bring the index in line with th
     const report = await reconcile(root, index);
     expect(counts(report)).toEqual({ scanned: 0, added: 0, updated: 0, removed: 5, unchanged: 0, invalid: 0 });
     expect(rowsOf(root)).toEqual([]);
+  });
+});
+
+describe("reconcile: the event log of a first build", () => {
+  it("a first build logs no per-file event; files added after it are logged `created` (full and incremental)", async () => {
+    for (const full of [true, false]) {
+      const root = makeRoot();
+      for (let i = 0; i < 3_000; i++) writeState(root, { containerId: `b${i}` }); // past the worker threshold
+      const index = openIndex(root);
+      const first = await reconcile(root, index, { full });
+      expect(first.added).toBe(3_000);
+      expect(index.count()).toBe(3_000);
+      expect(index.events.lastSeq()).toBe(0);
+      writeState(root, { containerId: "later" });
+      fs.rmSync(statePath(root, "b0", "b0"));
+      const second = await reconcile(root, index, { full });
+      expect([second.added, second.removed]).toEqual([1, 1]);
+      expect(index.events.after(0).map((e) => [e.type, e.containerId])).toEqual([
+        ["created", "later"],
+        ["removed", "b0"],
+      ]);
+    }
+  }, 60_000);
+
+  it("an index that logged an event before is no first build: each new file is logged", async () => {
+    const root = makeRoot();
+    const index = openIndex(root);
+    index.write(() => index.events.append("overflow", null, null, null, null, null));
+    for (let i = 0; i < 5; i++) writeState(root, { containerId: `n${i}` });
+    await reconcile(root, index);
+    expect(index.events.after(0).filter((e) => e.type === "created")).toHaveLength(5);
+  });
+});
+
+describe("reconcile: a pass after a clean pass (stats in worker threads, with their digest)", () => {
+  const WORKERS = { statWorkersFrom: 1 };
+
+  /** A root of 20 aged files and its index after a pass that read them and one that found every row exact. */
+  async function afterCleanPass(): Promise<{ root: string; index: SqliteIndex }> {
+    const root = makeRoot();
+    for (let i = 0; i < 20; i++) writeState(root, { containerId: `d${i}`, status: "running" });
+    age(root);
+    const index = openIndex(root);
+    expect((await reconcile(root, index, WORKERS)).added).toBe(20);
+    expect((await reconcile(root, index, WORKERS)).unchanged).toBe(20);
+    expect(index.meta.get("clean_pass")).toBeDefined();
+    return { root, index };
+  }
+
+  /** countRowReads counts the pass's reads of the index's rows from now on. */
+  function countRowReads(index: SqliteIndex): () => number {
+    let reads = 0;
+    const real = index.indexedFiles.bind(index) as (paged?: true) => unknown;
+    Object.assign(index, {
+      indexedFiles: (paged?: true) => {
+        reads++;
+        return real(paged);
+      },
+    });
+    return () => reads;
+  }
+
+  const counts = (r: ReconcileReport) => [r.scanned, r.unchanged, r.added, r.updated, r.removed];
+
+  it("with nothing changed reads no row and reports every file unchanged", async () => {
+    const { root, index } = await afterCleanPass();
+    const reads = countRowReads(index);
+    expect(counts(await reconcile(root, index, WORKERS))).toEqual([20, 20, 0, 0, 0]);
+    expect(reads()).toBe(0);
+  });
+
+  it("finds an in-place write of the same size with its mtime put back (the ctime moved)", async () => {
+    const { root, index } = await afterCleanPass();
+    const file = statePath(root, "d3", "d3");
+    const before = fs.statSync(file);
+    writeInPlace(file, stateText({ containerId: "d3", status: "stopped", rootDir: root }));
+    fs.utimesSync(file, AGED_S, AGED_S);
+    const after = fs.statSync(file);
+    expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
+    expect(counts(await reconcile(root, index, WORKERS))).toEqual([20, 19, 0, 1, 0]);
+    expect(index.row(parseIdPair("d3", "d3"))?.status).toBe("stopped");
+  });
+
+  it("finds a file removed and a file added", async () => {
+    const { root, index } = await afterCleanPass();
+    fs.rmSync(statePath(root, "d1", "d1"));
+    writeState(root, { containerId: "new" });
+    expect(counts(await reconcile(root, index, WORKERS))).toEqual([20, 19, 1, 0, 1]);
+  });
+
+  it("reads the rows again when the index changed without a file: a row pending, a row removed, an event logged", async () => {
+    const pending = await afterCleanPass();
+    pending.index.notePending(parseIdPair("d2", "d2"));
+    expect(counts(await reconcile(pending.root, pending.index, WORKERS))).toEqual([20, 19, 0, 1, 0]);
+    expect(pending.index.pendingNames()).toEqual([]);
+
+    const removed = await afterCleanPass();
+    removed.index.write(() => removed.index.remove(parseIdPair("d4", "d4")));
+    expect(counts(await reconcile(removed.root, removed.index, WORKERS))).toEqual([20, 19, 1, 0, 0]);
+    expect(removed.index.count()).toBe(20);
+
+    const logged = await afterCleanPass();
+    logged.index.write(() => logged.index.events.append("overflow", null, null, null, null, null));
+    const reads = countRowReads(logged.index);
+    expect(counts(await reconcile(logged.root, logged.index, WORKERS))).toEqual([20, 20, 0, 0, 0]);
+    expect(reads()).toBeGreaterThan(0);
   });
 });
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INDEX_DIR, openStore, type ReconcileReport, type Store } from "../../src/index.js";
-import { statInWorkers } from "../../src/reconcile/stat-pool.js";
+import { STAT_CHUNK, statInWorkers } from "../../src/reconcile/stat-pool.js";
 import { makeRoot, removeTempDirs, statePath, writeState } from "../helpers/roots.js";
 
 /** Past the 2,000 files at which a full pass reads in worker threads. */
@@ -246,4 +246,23 @@ describe("statInWorkers (incremental passes past 50,000 files)", () => {
     expect(got).toEqual(want);
     expect(got[150]).toBeUndefined();
   });
+
+  itWorkers(
+    "gives each name its own stat across many chunks (a worker once ran out of heap on 100,000 names)",
+    async () => {
+      const dir = makeRoot();
+      const count = 2 * STAT_CHUNK + 7;
+      // Mostly missing names (cheap to lstat), with real files at the chunks' edges.
+      const real = [0, STAT_CHUNK - 1, STAT_CHUNK, 2 * STAT_CHUNK, count - 1];
+      const names = Array.from({ length: count }, (_, i) => `m${i}_sandbox:m${i}.state`);
+      for (const i of real) names[i] = path.basename(writeState(dir, { containerId: idOf(i) }));
+      const table = await statInWorkers(dir, names);
+      for (let i = 0; i < count; i++) {
+        const st = table.get(i);
+        if (!real.includes(i)) expect(st).toBeUndefined();
+        else expect(st?.ino).toBe(fs.lstatSync(path.join(dir, names[i]!)).ino);
+      }
+      expect(table.digest?.text).toMatch(new RegExp(`^${count}:`));
+    },
+  );
 });

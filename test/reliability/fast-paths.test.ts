@@ -36,6 +36,9 @@ function numberSpellings(): BadEntry[] {
     spell("pidescapedkey", /"pid":(\d+)/, '"p\\u0069d":$1.0'),
     spell("goferfraction", /"goferPid":(\d+)/, '"goferPid":$1.0'),
     spell("goferspaced", /"goferPid":(\d+)/, '"goferPid" :\t$1.00'),
+    // Go folds U+0131 (dotless i) onto "I": this key is `pid` too.
+    spell("piddotless", /"pid":(\d+)/, '"p\u0131D":$1.0'),
+    spell("goferupper", /"goferPid":(\d+)/, '"GOFERPID":$1E1'),
     // Valid for both: an annotation escaped as Go escapes "&", and a "pid" elsewhere with a fraction.
     {
       name: ids("goodescapes"),
