@@ -117,13 +117,16 @@ export class SqliteIndex implements NameIndex {
   }
 
   /**
-   * insertFirst writes a row read from its file into an index being built from
-   * nothing, without an event (see reconcile's first build): one statement,
-   * no SELECT. Returns false, writing nothing, when a row for the container
-   * exists (another process wrote it meanwhile): then upsert it.
+   * insertNew writes the row of a container the index has no row for, and
+   * logs its `created`: two statements, where upsert needs a SELECT of the
+   * prior row first (a first build writes 100,000 of them). Returns false,
+   * writing nothing, when a row exists (another process wrote it
+   * meanwhile): then upsert it.
    */
-  insertFirst(row: RowValues): boolean {
-    return this.#s.insertFirst.run(row).changes > 0;
+  insertNew(row: RowValues): boolean {
+    if (this.#s.insertNew.run(row).changes === 0) return false;
+    this.events.logFileVersion(undefined, row);
+    return true;
   }
 
   /** noteInvalid keeps a row for a file that exists but cannot be read (status NULL); invalid_files says why. */
@@ -277,7 +280,7 @@ function prepareStatements(db: Database.Database) {
         state = CASE WHEN excluded.state IS NOT NULL THEN excluded.state
           WHEN file_ino = excluded.file_ino AND file_mtime_ms = excluded.file_mtime_ms AND file_size = excluded.file_size
           THEN state END`),
-    insertFirst:
+    insertNew:
       db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
         owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms,
         file_ino, indexed_at, state, pending)

@@ -71,11 +71,6 @@ export class IndexedRows {
     this.known = known;
   }
 
-  /** empty: the index had no row at all. */
-  get empty(): boolean {
-    return this.#slot.size === 0;
-  }
-
   /** unlisted: names of rows whose file is not in the listing (removed since, or created after the listing). */
   unlisted(): string[] {
     if (this.known === this.#slot.size) return []; // every row listed: the common case, no scan

@@ -113,7 +113,7 @@ export async function reconcile(
   const counts = { added: 0, updated: 0, removed: 0, invalid: 0 };
   const invalid = new Map<string, string>(badNames);
 
-  await readAndApply(root, index, toRead, rows, counts, invalid, { ...options, firstBuild: rows.empty });
+  await readAndApply(root, index, toRead, rows, counts, invalid, options);
   if (knownInvalid.length > 0) keepUnchangedInvalid(knownInvalid, new Set(names), new Set(toRead), vanished, invalid);
 
   index.write(() => {
@@ -339,7 +339,7 @@ async function readAndApply(
   prior: PriorRows,
   counts: Counts,
   invalid: Map<string, string>,
-  options: ApplyOptions,
+  options: ReconcileOptions,
 ): Promise<void> {
   const apply = makeApplier(root, index, prior, counts, invalid, names.length, options);
   const withState = options.withState === true;
@@ -387,15 +387,6 @@ interface PriorRows {
   wasRead(name: string): boolean;
 }
 
-/**
- * A first build: the pass began on an index with no rows. While the event
- * log is also empty (nothing was ever logged, checked per batch), its rows
- * are written without a `created` event each: the files were there before
- * the index, and the log starts from the index's first build, as `since`
- * (default: now) already implies. One statement a row instead of three.
- */
-type ApplyOptions = ReconcileOptions & { readonly firstBuild?: boolean };
-
 function makeApplier(
   root: string,
   index: SqliteIndex,
@@ -403,19 +394,15 @@ function makeApplier(
   counts: Counts,
   invalid: Map<string, string>,
   total: number,
-  options: ApplyOptions,
+  options: ReconcileOptions,
 ) {
   const suspects: string[] = [];
   const applied = new Set<string>();
   let done = 0;
-  const write = (r: ReadResult, quiet = false) => {
+  const write = (r: ReadResult) => {
     if (r.kind === "row") {
-      if (quiet && index.insertFirst(r.row)) {
-        counts.added++;
-        invalid.delete(r.name);
-        return;
-      }
-      index.upsert(r.row);
+      // A file the index had no row for is inserted, without reading a prior row first.
+      if (!(!prior.hasRow(r.name) && index.insertNew(r.row))) index.upsert(r.row);
       // A row known only by name (pending since a name sync) counts as added.
       if (prior.wasRead(r.name)) counts.updated++;
       else counts.added++;
@@ -437,12 +424,11 @@ function makeApplier(
     applied,
     batch(results: ReadResult[]): void {
       index.write(() => {
-        const quiet = options.firstBuild === true && index.events.lastSeq() === 0;
         for (const r of results) {
           applied.add(r.name);
           // A torn in-place write by runsc does not parse: believe that only under the lock.
           if (r.kind === "invalid" && r.torn) suspects.push(r.name);
-          else write(r, quiet);
+          else write(r);
         }
       });
       done += results.length;
