@@ -71,9 +71,12 @@ export function tempTag(containerId: ContainerId, sandboxId: SandboxId): string 
   return crypto().createHash("sha1").update(baseName(containerId, sandboxId)).digest("hex").slice(0, 16);
 }
 
+let cryptoModule: typeof import("node:crypto") | undefined;
+
 /** node:crypto is required on the first write, not imported: some 20 internal modules no lookup needs. */
 function crypto(): typeof import("node:crypto") {
-  return createRequire(import.meta.url)("node:crypto");
+  cryptoModule ??= createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+  return cryptoModule;
 }
 
 /** tempTagOf returns the tag of one of our temp file names, or undefined. */

@@ -81,6 +81,7 @@ function containerRowOf(r: unknown[]): ContainerRow {
 
 export class SqliteIndex implements NameIndex {
   readonly db: SqliteDatabase;
+  readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
   readonly meta: MetaStore;
   /** The event log, written in the same transaction as the row changes it records. */
   readonly events: EventLog;
@@ -91,6 +92,8 @@ export class SqliteIndex implements NameIndex {
     this.meta = new MetaStore(db);
     this.events = new EventLog(db, this.meta);
     this.#s = prepareStatements(db);
+    // One wrapper for every write: better-sqlite3 builds a new one on each transaction() call.
+    this.#transaction = db.transaction((fn: () => unknown) => fn());
   }
 
   withPrefix(prefix: string, sandboxId: string | undefined, limit: number): IdPair[] {
@@ -239,7 +242,7 @@ export class SqliteIndex implements NameIndex {
 
   /** write runs fn in a transaction that takes the write lock up front (BEGIN IMMEDIATE). */
   write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.#transaction.immediate(fn) as T;
   }
 }
 
