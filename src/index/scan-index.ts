@@ -46,29 +46,22 @@ export class ScanIndex implements NameIndex {
   #namesStartingWith(start: string): readonly string[] {
     const listed = this.#listed;
     if (listed !== undefined && start.startsWith(listed.start)) return listed.names.filter((n) => n.startsWith(start));
-    const names = start === "" ? listRoot(this.root) : listRootStartingWith(this.root, start);
+    const names = listRoot(this.root, start);
     this.#listed ??= { start, names };
     return names;
   }
 }
 
-/** listRoot: the names in the root; none when it does not exist. Throws ERR_IO naming the root. */
-export function listRoot(root: string): string[] {
+/**
+ * listRoot: the names in the root, or (with `start`) only those that start
+ * with it, read without decoding the others (dir-names.ts); none when the
+ * root does not exist. Throws ERR_IO naming the root.
+ */
+export function listRoot(root: string, start = ""): string[] {
   try {
-    return fs.readdirSync(root);
+    return start === "" ? fs.readdirSync(root) : namesStartingWith(root, start);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return []; // no root yet: no containers
-    throw rootUnreadable(root, e);
-  }
-}
-
-/** listRootStartingWith: the names in the root that start with `start`; none when it does not exist. Throws ERR_IO naming the root. */
-function listRootStartingWith(root: string, start: string): string[] {
-  try {
-    return namesStartingWith(root, start);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw rootUnreadable(root, e);
+    return noRootYet(root, e);
   }
 }
 
@@ -77,9 +70,14 @@ export async function listRootAsync(root: string): Promise<string[]> {
   try {
     return await fs.promises.readdir(root);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw rootUnreadable(root, e);
+    return noRootYet(root, e);
   }
+}
+
+/** noRootYet: a root that does not exist yet holds no containers; any other failure to list it is thrown. */
+function noRootYet(root: string, e: unknown): string[] {
+  if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+  throw rootUnreadable(root, e);
 }
 
 /** rootUnreadable says what is missing: reading the root needs read permission on it, as runsc list does. */
