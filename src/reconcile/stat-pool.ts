@@ -72,11 +72,6 @@ export class StatWorkers {
   }
 }
 
-/** statInWorkers lstats `names` in `dir` across new worker threads (StatWorkers.stat). */
-export function statInWorkers(dir: string, names: readonly string[]): Promise<StatTable> {
-  return new StatWorkers().stat(dir, names);
-}
-
 /** maxMtimeOf: the latest mtime among the stats (NaN entries, files gone, skipped). */
 function maxMtimeOf(parts: readonly Float64Array[]): number {
   let max = Number.NEGATIVE_INFINITY;

@@ -4,7 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INDEX_DIR, openStore, type ReconcileReport, type Store } from "../../src/index.js";
-import { STAT_CHUNK, statInWorkers } from "../../src/reconcile/stat-pool.js";
+import { STAT_CHUNK, StatWorkers } from "../../src/reconcile/stat-pool.js";
 import { makeRoot, removeTempDirs, statePath, writeState } from "../helpers/roots.js";
 
 /** Past the 2,000 files at which a full pass reads in worker threads. */
@@ -232,12 +232,12 @@ describe("reconcile: files that vanish during a worker-thread pass", () => {
   });
 });
 
-describe("statInWorkers (incremental passes past 50,000 files)", () => {
+describe("StatWorkers (incremental passes past 50,000 files)", () => {
   itWorkers("gives lstat's size, times and inode for every name, and undefined for a missing one", async () => {
     const dir = makeRoot();
     const names = Array.from({ length: 300 }, (_, i) => path.basename(writeState(dir, { containerId: idOf(i) })));
     names.splice(150, 0, "missing_sandbox:missing.state");
-    const table = await statInWorkers(dir, names);
+    const table = await new StatWorkers().stat(dir, names);
     const got = names.map((_, i) => table.get(i));
     const want = names.map((n) => {
       const st = fs.lstatSync(path.join(dir, n), { throwIfNoEntry: false });
@@ -256,7 +256,7 @@ describe("statInWorkers (incremental passes past 50,000 files)", () => {
       const real = [0, STAT_CHUNK - 1, STAT_CHUNK, 2 * STAT_CHUNK, count - 1];
       const names = Array.from({ length: count }, (_, i) => `m${i}_sandbox:m${i}.state`);
       for (const i of real) names[i] = path.basename(writeState(dir, { containerId: idOf(i) }));
-      const table = await statInWorkers(dir, names);
+      const table = await new StatWorkers().stat(dir, names);
       for (let i = 0; i < count; i++) {
         const st = table.get(i);
         if (!real.includes(i)) expect(st).toBeUndefined();
