@@ -1,5 +1,5 @@
 /**
- * A stand-in for `runsc-index` while dist/src/cli/main.js is not built, so the
+ * A stand-in for `runsc-index` while dist/src/cli/main.cjs is not built, so the
  * whole-process figures still run (and are labelled "stand-in" in the report):
  *
  *   node dist/bench/cli-standin.js --root ROOT find PREFIX

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     const store = openStore({ root });
     await store.reconcile();
     store.close();
-    const cli = path.join(repoRoot(), "dist", "src", "cli", "main.js");
+    const cli = path.join(repoRoot(), "dist", "src", "cli", "main.cjs");
     const index = path.join(root, ".runsc-index", "index.db");
     const prefixes = ["", "a", "3f", "c0d", "7e1a"];
     for (const prefix of prefixes) {

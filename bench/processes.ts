@@ -17,9 +17,9 @@ export function benchScript(name: string): string {
   return path;
 }
 
-/** cliScript returns dist/src/cli/main.js, or undefined while the CLI is not built. */
+/** cliScript returns dist/src/cli/main.cjs, or undefined while the CLI is not built. */
 export function cliScript(): string | undefined {
-  const path = join(repoRoot(), "dist", "src", "cli", "main.js");
+  const path = join(repoRoot(), "dist", "src", "cli", "main.cjs");
   return existsSync(path) ? path : undefined;
 }
 

@@ -184,8 +184,8 @@ async function main(): Promise<void> {
   const machine = machineDescription(base).summary;
   progress(`runsc-index benchmark: sizes ${args.sizes.join(", ")}; roots under ${base} (${scratch.why})`);
   progress(realRunsc() ? `comparing with the real runsc: ${RUNSC_PATH}` : `note: ${NO_RUNSC_NOTE}`);
-  if (!existsSync(join(repoRoot(), "dist", "src", "cli", "main.js"))) {
-    progress("note: dist/src/cli/main.js is missing; find and list use bench/cli-standin.ts (labelled STAND-IN)");
+  if (!existsSync(join(repoRoot(), "dist", "src", "cli", "main.cjs"))) {
+    progress("note: dist/src/cli/main.cjs is missing; find and list use bench/cli-standin.ts (labelled STAND-IN)");
   }
   try {
     const results: SizeResult[] = [];

@@ -1,70 +1,148 @@
 /**
- * Bundles the command line into one module, in place of tsc's
- * dist/src/cli/main.js (run by `npm run build`, after tsc).
+ * Bundles the command line into one CommonJS file with V8's code cache for
+ * it (run by `npm run build`, after tsc):
  *
- * Why: Node 20 loads each ES module on its own (resolve, stat, read,
- * compile, link), about half a millisecond apiece; a `runsc-index find`
- * loads some fifty of ours, more than the lookup itself costs. One file
- * starts about 35 ms sooner (bench: `find`, `state`). What is imported
- * dynamically (commander's program, watch, export, ...) goes into chunks
- * loaded only when imported, with the packages they import.
+ *   dist/src/cli/main-bundle.cjs        every module the CLI imports from src
+ *   dist/src/cli/main-bundle.cjs.cache  V8's code cache of that file
+ *   dist/src/cli/main.cjs               the executable: a loader of the two
  *
- * Packages (better-sqlite3, koffi, commander, ...) stay outside the bundle.
- * Each module's `import.meta.url` is rewritten to the URL of its own file
- * under dist/src, so worker threads, child processes and the migrations
- * folder are found beside the modules they belong to: those still load the
+ * and removes tsc's dist/src/cli/main.js.
+ *
+ * Why: a `runsc-index find` is measured against `node -e ''`. Node 20 loads
+ * each ES module on its own (resolve, package scope, read, compile, link),
+ * about half a millisecond apiece; one CommonJS file needs none of that, and
+ * the code cache spares V8 compiling ~350 KB of source (~10 ms). Node 22's
+ * module.enableCompileCache would keep such a cache for us; Node 20 has
+ * vm.Script's cachedData, so the loader compiles the bundle itself. A cache
+ * that V8 rejects (another Node version, other V8 flags) costs one ordinary
+ * compile and nothing else.
+ *
+ * Inside the bundle a module runs when first imported (esbuild's lazy module
+ * init), so a command still evaluates only what it uses. Packages
+ * (better-sqlite3, koffi, commander, ...) stay outside. Default imports of
+ * Node's builtins become plain require calls: esbuild would otherwise copy
+ * every export of node:fs into a new object at each import site (~5 ms a
+ * start). Each module's `import.meta.url` is rewritten to the URL of its own
+ * file under dist/src, so worker threads, child processes and the migrations
+ * folder are found beside the modules they belong to: those still load tsc's
  * unbundled files. The library (`import "runsc-index"`) is tsc's output.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import vm from "node:vm";
 import { build } from "esbuild";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(repo, "dist", "src");
-const main = path.join(dist, "cli", "main.js");
-const BANNER = "// runsc-index command line, bundled by scripts/bundle-cli.mjs";
+const cli = path.join(dist, "cli");
+const main = path.join(cli, "main.js");
+const bundle = path.join(cli, "main-bundle.cjs");
+const loader = path.join(cli, "main.cjs");
+const LOADER_BANNER = "// runsc-index command line: the loader of main-bundle.cjs, written by scripts/bundle-cli.mjs";
 
-const text = fs.readFileSync(main, "utf8");
-if (text.includes(BANNER)) {
-  process.stderr.write(`${main} is already bundled: run tsc first (npm run build)\n`);
+/** The function a CommonJS module's text becomes; the cache is made of, and used for, exactly this text. */
+const WRAP_HEAD = "(function (exports, require, module, __filename, __dirname) { ";
+const WRAP_TAIL = "\n})";
+
+if (!fs.existsSync(main)) {
+  process.stderr.write(`${main} is missing (bundled already?): run tsc first (npm run build)\n`);
   process.exit(1);
 }
 
-/** Each module's own URL, relative to the bundle's: `new URL("../index/database.js", import.meta.url).href`. */
-const ownUrl = {
-  name: "own-import-meta-url",
+/** The URL of a file named relative to the bundle's folder; defined at the bundle's top, where no module's `require` shadows Node's. */
+const MODULE_URL = "__moduleUrl";
+const MODULE_URL_DEFINITION = `var ${MODULE_URL} = (relative) => new URL(relative, require("node:url").pathToFileURL(__filename)).href;`;
+
+/** A module's import.meta, in terms of the bundle's own __filename. */
+function rewriteImportMeta(source, file) {
+  const relative = JSON.stringify(path.relative(cli, file).split(path.sep).join("/"));
+  const ownUrl = `${MODULE_URL}(${relative})`;
+  // import.meta.resolve serves only the TypeScript sources (tests run through tsx); a bundled module is .js.
+  const noResolve = `((s) => { throw new Error(\`import.meta.resolve(\${s}) in the bundled CLI\`); })`;
+  return source.replaceAll("import.meta.url", ownUrl).replaceAll("import.meta.resolve", noResolve);
+}
+
+/**
+ * Plain require calls, which esbuild follows: `import fs from "node:fs";` →
+ * `const fs = require("node:fs");` (a builtin's default export is its
+ * exports object), and `createRequire(import.meta.url)("x")` → `require("x")`.
+ */
+function plainRequires(source) {
+  return source
+    .replace(/^import (\w+) from ("node:[\w/]+");$/gm, "const $1 = require($2);")
+    .replaceAll("createRequire(import.meta.url)(", "require(");
+}
+
+/** Packages stay outside the bundle, but for better-sqlite3's JavaScript (its addon and `bindings` stay out). */
+const packagesOutside = {
+  name: "packages-outside",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path === "better-sqlite3" ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
+const fromDist = {
+  name: "from-dist",
   setup(b) {
     b.onLoad({ filter: /\.js$/ }, (args) => {
       if (!args.path.startsWith(dist + path.sep)) return undefined;
-      const relative = path.relative(path.dirname(main), args.path).split(path.sep).join("/");
-      const own = `new URL(${JSON.stringify(relative.startsWith(".") ? relative : `./${relative}`)}, import.meta.url).href`;
       const source = fs.readFileSync(args.path, "utf8");
-      return { contents: source.replaceAll("import.meta.url", own), loader: "js" };
+      return { contents: rewriteImportMeta(plainRequires(source), args.path), loader: "js" };
     });
   },
 };
 
-// Chunks (code only some commands load) sit beside main.js, so one relative
-// path serves every output file; those of an earlier build go first.
-const CHUNK = /^main-chunk-[A-Z0-9]+\.js(\.map)?$/;
-for (const name of fs.readdirSync(path.dirname(main))) {
-  if (CHUNK.test(name)) fs.rmSync(path.join(path.dirname(main), name));
-}
-
 await build({
   entryPoints: [main],
-  outdir: path.dirname(main),
-  chunkNames: "main-chunk-[hash]",
-  splitting: true,
-  allowOverwrite: true,
+  outfile: bundle,
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
-  packages: "external",
   sourcemap: "linked",
-  banner: { js: BANNER }, // esbuild keeps main.ts's #! line first
-  plugins: [ownUrl],
+  plugins: [fromDist, packagesOutside],
   logLevel: "warning",
 });
+
+// The #! line would not parse inside WRAP_HEAD; __moduleUrl goes after "use strict", on its line (the map's lines stay).
+const body = fs
+  .readFileSync(bundle, "utf8")
+  .replace(/^#!.*/, "")
+  .replace(/^"use strict";$/m, `"use strict"; ${MODULE_URL_DEFINITION}`);
+if (!body.includes(MODULE_URL_DEFINITION)) throw new Error(`no "use strict" line in ${bundle}`);
+fs.writeFileSync(bundle, body);
+const cache = new vm.Script(WRAP_HEAD + body + WRAP_TAIL, { filename: bundle }).createCachedData();
+fs.writeFileSync(`${bundle}.cache`, cache);
+
+fs.writeFileSync(
+  loader,
+  `#!/usr/bin/env node
+${LOADER_BANNER}
+"use strict";
+const { readFileSync } = require("node:fs");
+const { join } = require("node:path");
+const { Script, constants } = require("node:vm");
+
+const file = join(__dirname, "main-bundle.cjs");
+// The bundle's import() of ESM packages (pg, drizzle-orm) needs this; Node 20 before 20.12 lacks it: plain require.
+const importModuleDynamically = constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+if (importModuleDynamically === undefined) require(file);
+else {
+  let cachedData;
+  try {
+    cachedData = readFileSync(\`\${file}.cache\`);
+  } catch {
+    // compiled without the cache: slower, the same program
+  }
+  const source = ${JSON.stringify(WRAP_HEAD)} + readFileSync(file, "utf8") + ${JSON.stringify(WRAP_TAIL)};
+  const run = new Script(source, { filename: file, cachedData, importModuleDynamically }).runInThisContext();
+  run(module.exports, require, module, file, __dirname);
+}
+`,
+  { mode: 0o755 },
+);
+// tsc's unbundled main.js would be a second, slower way in.
+for (const name of ["main.js", "main.js.map", "main.d.ts"]) fs.rmSync(path.join(cli, name), { force: true });

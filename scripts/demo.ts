@@ -97,7 +97,7 @@ function parseArgs(argv: readonly string[]): { n: number; keep?: string } {
 
 async function main(): Promise<void> {
   const { n, keep } = parseArgs(process.argv.slice(2));
-  const cli = path.join(repoRoot(), "dist", "src", "cli", "main.js");
+  const cli = path.join(repoRoot(), "dist", "src", "cli", "main.cjs");
   if (!fs.existsSync(cli)) throw new Error(`demo: ${cli} is missing: run npm run build first`);
 
   // A kept root goes where asked (generateRoot refuses a non-empty directory).

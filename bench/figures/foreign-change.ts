@@ -57,7 +57,7 @@ class Mover {
  */
 export function measureAfterForeignChange(ctx: SizeContext): FigureRow[] {
   const cli = cliScript();
-  if (!cli) throw new Error("dist/src/cli/main.js is not built: run `npm run build` first");
+  if (!cli) throw new Error("dist/src/cli/main.cjs is not built: run `npm run build` first");
   const runsc = realRunsc();
   const mover = new Mover(ctx.root, ctx.work, ctx.containers[ctx.prng.int(ctx.n)]!);
   const out = join(ctx.work, "foreign.out");

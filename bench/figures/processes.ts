@@ -22,7 +22,7 @@ function cli(): { script: string; note: string | undefined } {
   if (script) return { script, note: undefined };
   return {
     script: benchScript("cli-standin"),
-    note: "dist/src/cli/main.js not built: measured bench/cli-standin.ts (openStore without inotify + resolve/list) instead",
+    note: "dist/src/cli/main.cjs not built: measured bench/cli-standin.ts (openStore without inotify + resolve/list) instead",
   };
 }
 

@@ -145,7 +145,7 @@ function timeInterleaved(cmds: readonly Command[], rounds: number, warmup: boole
  */
 export function measureAgainstRunsc(ctx: SizeContext): FigureRow[] {
   const cli = cliScript();
-  if (!cli) throw new Error("dist/src/cli/main.js is not built: run `npm run build` first");
+  if (!cli) throw new Error("dist/src/cli/main.cjs is not built: run `npm run build` first");
   const runsc = realRunsc();
   const ours: Method = { label: "runsc-index", argv: (extra) => [process.execPath, cli, "--root", ctx.root, ...extra] };
   const node: Command = { label: "node -e ''", argv: [process.execPath, "-e", ""] };

@@ -4,9 +4,9 @@
  * migrates or repairs anything. Used by the `__complete` fast path, which
  * must answer in a few milliseconds.
  */
-import { createRequire } from "node:module";
 import type { SqliteDatabase } from "./database.js";
 import { nextPrefix } from "./name-index.js";
+import { openDatabase } from "./sqlite-driver.js";
 
 /** What is completed: container IDs, or sandbox IDs (for --sandbox). */
 export type CompletionKind = "containers" | "sandboxes";
@@ -29,8 +29,8 @@ const AFTER_ASCII = "\u0080";
 export function completionIds(file: string, kind: CompletionKind, prefix: string, limit: number): string[] {
   let db: SqliteDatabase | undefined;
   try {
-    const Database = createRequire(import.meta.url)("better-sqlite3") as typeof import("better-sqlite3");
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    // The addon loads here, inside the try: a shell completion that cannot load it offers nothing.
+    db = openDatabase(file, { readonly: true, fileMustExist: true });
     const end = prefix === "" ? AFTER_ASCII : nextPrefix(prefix);
     return db.prepare(SQL[kind]).pluck().all(prefix, end, limit) as string[];
   } catch {

@@ -17,7 +17,7 @@ import { tryAcquireLock } from "../lock/flock.js";
 import type { HeldLock } from "../lock/held-lock.js";
 import { ioError, removeRegular } from "../native/safe-fs.js";
 import { APPLICATION_ID, claimIndexFile, type IndexPlace, tightenIndexModes } from "./index-file.js";
-import { Database } from "./sqlite-driver.js";
+import { openDatabase } from "./sqlite-driver.js";
 
 /** The subset of better-sqlite3's Database that the index uses. */
 export type SqliteDatabase = BetterSqlite3.Database;
@@ -98,7 +98,7 @@ function fullDisk(e: unknown): Error {
  * from the files and leave nothing behind.
  */
 export function openMemoryIndexDatabase(): SqliteDatabase {
-  const db = new Database(":memory:");
+  const db = openDatabase(":memory:");
   db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
   runDrizzleMigrations(db);
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -114,7 +114,7 @@ function openIfReady(file: string): SqliteDatabase | undefined {
   if (!fs.existsSync(file)) return undefined;
   let db: SqliteDatabase | undefined;
   try {
-    db = new Database(file);
+    db = openDatabase(file);
     if (db.pragma("user_version", { simple: true }) !== SCHEMA_VERSION) throw new Error("not at our version");
     if (db.pragma("application_id", { simple: true }) !== APPLICATION_ID) throw new Error("not marked ours yet");
     applyPragmas(db);
@@ -136,7 +136,7 @@ function applyPragmas(db: SqliteDatabase): void {
 
 /** openReadonlyDatabase opens the index for ad-hoc SQL: no write can reach the file. */
 export function openReadonlyDatabase(file: string): SqliteDatabase {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openDatabase(file, { readonly: true, fileMustExist: true });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma("query_only = ON");
   // LIKE 'x%' is then case-sensitive, as IDs are, and can use the primary key.
@@ -146,14 +146,14 @@ export function openReadonlyDatabase(file: string): SqliteDatabase {
 
 /** openSnapshotBytes opens a serialized index (SqliteDatabase.serialize()) as a read-only connection for ad-hoc SQL. */
 export function openSnapshotBytes(bytes: Uint8Array): SqliteDatabase {
-  const db = new Database(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { readonly: true });
+  const db = openDatabase(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { readonly: true });
   db.pragma("query_only = ON");
   db.pragma("case_sensitive_like = ON");
   return db;
 }
 
 function openAndMigrate(file: string): SqliteDatabase {
-  const db = new Database(file);
+  const db = openDatabase(file);
   try {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw newerSchema(file, version);

@@ -20,7 +20,7 @@ import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { RunscIndexError } from "../errors.js";
 import { createExclusive, ioError, kindOf, lstatOrUndefined, openRegular } from "../native/safe-fs.js";
-import { Database } from "./sqlite-driver.js";
+import { openDatabase } from "./sqlite-driver.js";
 
 /** PRAGMA application_id of every index: "RSIX" in ASCII. */
 export const APPLICATION_ID = 0x52534958;
@@ -215,7 +215,7 @@ function hasOurTables(file: string, size: number): boolean {
     const bytes = readWhole(file);
     // Bytes 18 and 19 say WAL (2); a copy in memory has no WAL: read it as a rollback-journal database.
     if (bytes.length >= HEADER_BYTES) bytes.fill(1, 18, 20);
-    db = new Database(bytes, { readonly: true });
+    db = openDatabase(bytes, { readonly: true });
     const names = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]);
     return OUR_TABLES.every((t) => names.has(t));
   } catch {

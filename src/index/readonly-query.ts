@@ -10,7 +10,7 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { QuerySyntaxError, RunscIndexError } from "../errors.js";
 import type { SqliteDatabase } from "./database.js";
-import { Database } from "./sqlite-driver.js";
+import { openDatabase } from "./sqlite-driver.js";
 
 export type QueryParams = readonly unknown[] | Readonly<Record<string, unknown>>;
 
@@ -181,7 +181,7 @@ let scratch: SqliteDatabase | undefined;
 
 /** An empty in-memory connection: text that is not a known statement is prepared only here, never stepped. */
 function scratchDatabase(): SqliteDatabase {
-  scratch ??= new Database(":memory:");
+  scratch ??= openDatabase(":memory:");
   scratch.pragma("query_only = ON");
   return scratch;
 }

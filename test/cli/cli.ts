@@ -1,5 +1,5 @@
 /**
- * Running the built command line as a user does: `node dist/src/cli/main.js`
+ * Running the built command line as a user does: `node dist/src/cli/main.cjs`
  * in a child process. ensureBuilt() (call it in beforeAll) rebuilds dist/
  * once when a source is newer than the CLI, under a flock so that test files
  * running in parallel do not build at the same time.
@@ -11,20 +11,20 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
+export const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.cjs");
 /** runsc's own output for the fixture root: cli-output/sandbox-dead and cli-output/sandbox-alive. */
 export const CLI_OUTPUT_DIR = fileURLToPath(new URL("../fixtures/runsc/cli-output/", import.meta.url));
 
 /**
  * Run by `flock LOCK node -e`: rebuild (tsc, then the bundle as `npm run
- * build` does) when dist/src/cli/main.js is missing or older than any file
+ * build` does) when dist/src/cli/main.cjs is missing or older than any file
  * under src/. A build with type errors elsewhere still emits; only a missing
  * or unbundled CLI is fatal.
  */
 const CHECK_AND_BUILD = `
 const fs = require("node:fs"), path = require("node:path"), cp = require("node:child_process");
 const repo = process.argv[1];
-const cli = path.join(repo, "dist", "src", "cli", "main.js");
+const cli = path.join(repo, "dist", "src", "cli", "main.cjs");
 const newest = (dir) => fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
   const p = path.join(dir, e.name);
   return Math.max(m, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
@@ -40,7 +40,7 @@ if (!fs.existsSync(cli)) { process.stderr.write("no " + cli + " after building\\
 `;
 
 /**
- * ensureBuilt makes dist/src/cli/main.js current, at most once per vitest run
+ * ensureBuilt makes dist/src/cli/main.cjs current, at most once per vitest run
  * (test files share one vitest process): a rebuild while another
  * file's CLI processes load dist/ could hand them half-written modules.
  * Markers of finished runs are removed.
@@ -91,13 +91,13 @@ export interface RunOptions {
  * runsc's bytes (ociVersion 1.2.1, state with a newline) unless a test
  * says otherwise: the host's runsc may be another release.
  */
-function cliEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+export function cliEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, RUNSC_INDEX_RUNSC_FORMAT: "current" };
   delete env.XDG_RUNTIME_DIR;
   return { ...env, ...extra };
 }
 
-/** runCli runs `node main.js ...args` to completion (stdout and stderr are pipes, so not TTYs). */
+/** runCli runs `node main.cjs ...args` to completion (stdout and stderr are pipes, so not TTYs). */
 export function runCli(args: readonly string[], options: RunOptions = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: "utf8",
