@@ -6,13 +6,12 @@
  * lookup. Every other command line goes to program.ts.
  */
 import fs from "node:fs";
-import { isatty } from "node:tty";
 import { exitNow } from "../native/libc.js";
 import { COMPLETE_COMMAND, complete, parseComplete } from "./complete.js";
 import { EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./output.js";
 import { type PlainCommand, plainCommand } from "./plain-find.js";
-import { escapeControls } from "./terminal.js";
+import { escapeControls, isTerminal } from "./terminal.js";
 
 /** A terminal never gets raw control characters from state files; a pipe gets the exact bytes. */
 function forStdout(write: (text: string) => void, toTerminal: boolean): (text: string) => void {
@@ -65,7 +64,7 @@ function fdIo(): Io {
       (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done));
     }
   };
-  return { out: forStdout((s) => write(1, s), isatty(1)), err: (s) => write(2, s), errIsTTY: isatty(2) };
+  return { out: forStdout((s) => write(1, s), isTerminal(1)), err: (s) => write(2, s), errIsTTY: isTerminal(2) };
 }
 
 async function run(argv: readonly string[]): Promise<number> {

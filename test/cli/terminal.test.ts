@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { isTerminal } from "../../src/cli/terminal.js";
 import { generateRoot } from "../../src/generate/generate.js";
 import {
   FIXTURE_ROOT_ID,
@@ -134,6 +135,24 @@ describe("control characters from state files", () => {
     expect(piped.stdout).toContain(bundle);
     const json = runCli(["--root", root, "list", "--format", "json"]);
     expect(JSON.parse(json.stdout).find((s: { id: string }) => s.id === FIXTURE_ROOT_ID).bundle).toBe(bundle);
+  });
+
+  test("so does a plain state (written without Node's stdout stream); /dev/null is no terminal", () => {
+    const root = makeRoot({ fixtures: true });
+    writeState(root, {
+      containerId: FIXTURE_ROOT_ID,
+      edit: (doc) => {
+        doc.bundleDir = bundle;
+      },
+    });
+    // JSON escapes the C0 controls itself; U+009B reaches the output raw.
+    const { status, screen } = onTerminal(["--root", root, "state", FIXTURE_ROOT_ID]);
+    expect(status).toBe(0);
+    expect(screen).toContain("\\u009b2J");
+    expect(screen).not.toContain("\u009b");
+    expect(runCli(["--root", root, "state", FIXTURE_ROOT_ID]).stdout).toContain("\u009b2J");
+    expect(isTerminal(fs.openSync("/dev/null", "w"))).toBe(false);
+    expect(isTerminal(fs.openSync(path.join(root, "x"), "w"))).toBe(false);
   });
 });
 
