@@ -118,7 +118,8 @@ describe("progress of a first index build", () => {
 describe("control characters from state files", () => {
   const bundle = "/run/b\u001b]0;pwned\u0007\u009b2J";
 
-  test("a terminal gets them escaped; a pipe gets runsc's exact bytes", () => {
+  /** The fixtures, the root container's bundle path holding controls. */
+  function rootWithControls(): string {
     const root = makeRoot({ fixtures: true });
     writeState(root, {
       containerId: FIXTURE_ROOT_ID,
@@ -126,6 +127,11 @@ describe("control characters from state files", () => {
         doc.bundleDir = bundle;
       },
     });
+    return root;
+  }
+
+  test("a terminal gets them escaped; a pipe gets runsc's exact bytes", () => {
+    const root = rootWithControls();
     // Indexed first, so that no progress bar (which uses \x1b[K) is drawn.
     expect(runCli(["--root", root, "reconcile"]).status).toBe(0);
     const { screen } = onTerminal(["--root", root, "list"]);
@@ -138,13 +144,7 @@ describe("control characters from state files", () => {
   });
 
   test("so does a plain state (written without Node's stdout stream); /dev/null is no terminal", () => {
-    const root = makeRoot({ fixtures: true });
-    writeState(root, {
-      containerId: FIXTURE_ROOT_ID,
-      edit: (doc) => {
-        doc.bundleDir = bundle;
-      },
-    });
+    const root = rootWithControls();
     // JSON escapes the C0 controls itself; U+009B reaches the output raw.
     const { status, screen } = onTerminal(["--root", root, "state", FIXTURE_ROOT_ID]);
     expect(status).toBe(0);
