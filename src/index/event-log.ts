@@ -44,6 +44,8 @@ export interface PriorRow {
   readonly ctimeMs: number | null;
   readonly ino: number | null;
   readonly indexedAt: number | null;
+  /** 1: the name was seen changing since the row was read (see notePending). */
+  readonly pending: number;
 }
 
 /** isSameVersion: the row already holds the file version (stat identity, status, PID) `row` was read from. */
@@ -81,7 +83,7 @@ export class EventLog {
     this.#meta = meta;
     this.#s = {
       prior: db.prepare(`SELECT status, pid, file_size AS size, file_mtime_ms AS mtimeMs, file_ctime_ms AS ctimeMs,
-        file_ino AS ino, indexed_at AS indexedAt FROM containers WHERE container_id = ? AND sandbox_id = ?`),
+        file_ino AS ino, indexed_at AS indexedAt, pending FROM containers WHERE container_id = ? AND sandbox_id = ?`),
       insert: db.prepare(`INSERT INTO events (at_ms, type, container_id, sandbox_id, status_before, status_after, pid,
         detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       after: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),

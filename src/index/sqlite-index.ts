@@ -10,7 +10,7 @@ import { NAME_SEPARATOR, parseStateFileName } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
 import type { FileInfo } from "../state/file-info.js";
 import type { SqliteDatabase } from "./database.js";
-import { EventLog, isStaleRead } from "./event-log.js";
+import { EventLog, isSameVersion, isStaleRead } from "./event-log.js";
 import { MetaStore } from "./meta.js";
 import { type NameIndex, nextPrefix } from "./name-index.js";
 import type { ContainerRow, RowValues } from "./rows.js";
@@ -109,6 +109,24 @@ export class SqliteIndex implements NameIndex {
     return (
       sandboxId === undefined ? this.#s.exact.all(containerId) : this.#s.exactInSandbox.all(containerId, sandboxId)
     ) as IdPair[];
+  }
+
+  /**
+   * holds: the row already has the file version `row` was read from, read
+   * long enough after that version was written to be trusted (RACY_MS) and
+   * not pending. Writing `row` would then change only indexed_at: a read
+   * (`state`, `show`) skips the write transaction.
+   */
+  holds(row: RowValues): boolean {
+    const prior = this.events.priorOf(row[0], row[1]);
+    return (
+      prior !== undefined &&
+      prior.pending === 0 &&
+      isSameVersion(prior, row) &&
+      prior.indexedAt !== null &&
+      prior.mtimeMs !== null &&
+      prior.indexedAt - prior.mtimeMs > RACY_MS
+    );
   }
 
   /** upsert writes a row read from its file (pending cleared), logging `created`/`updated` for a new file version. */

@@ -574,7 +574,8 @@ export class Store {
         `IDs inside (${inside.containerId}, sandbox ${inside.sandboxId}) do not match the file name`,
       );
     }
-    this.#freshness.writeThrough(() => this.#index.upsert(rowValues(doc.fields, file.info)));
+    const row = rowValues(doc.fields, file.info);
+    if (!this.#index.holds(row)) this.#freshness.writeThrough(() => this.#index.upsert(row));
     return doc;
   }
 

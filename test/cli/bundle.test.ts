@@ -61,7 +61,7 @@ describe("the bundled CLI", () => {
     });
     fs.closeSync(writer);
     let stderr = "";
-    child.stderr.on("data", (d) => {
+    child.stderr?.on("data", (d) => {
       stderr += d;
     });
     const exited = new Promise<number | null>((resolve) => child.once("close", resolve));

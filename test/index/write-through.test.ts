@@ -32,14 +32,12 @@ async function killChild(child: ChildProcess): Promise<void> {
 }
 
 /** indexRow reads one container's row straight from the index file, as any other process could. */
-function indexRow(root: string, cid: string, sid = cid): Record<string, unknown> | undefined {
+function indexRow(root: string, cid: string, sid = cid, columns = "status, pid, file_size, file_ino, pending") {
   const db = new Database(path.join(root, INDEX_DIR, "index.db"), { readonly: true, fileMustExist: true });
   try {
-    return db
-      .prepare(
-        "SELECT status, pid, file_size, file_ino, pending FROM containers WHERE container_id = ? AND sandbox_id = ?",
-      )
-      .get(cid, sid) as Record<string, unknown> | undefined;
+    return db.prepare(`SELECT ${columns} FROM containers WHERE container_id = ? AND sandbox_id = ?`).get(cid, sid) as
+      | Record<string, unknown>
+      | undefined;
   } finally {
     db.close();
   }
@@ -99,6 +97,22 @@ describe("write-through: the index is updated by the write itself", () => {
     loaded.document.status = "running";
     await store.save(loaded.document);
     expect(indexRow(root, "wt4")).toMatchObject({ status: "running" });
+  });
+
+  it("a load refreshes a racily indexed row, then leaves a row that holds its file untouched", async () => {
+    const root = makeRoot();
+    const store = track(openStore({ root }));
+    await store.create(docFor(root, "wt5", "created"));
+    const indexedAt = () => indexRow(root, "wt5", "wt5", "indexed_at")?.indexed_at as number;
+    const written = indexedAt();
+    // Indexed by the write itself, within RACY_MS of the file's mtime: a later read re-indexes it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await store.load("wt5", { skipCheck: true });
+    const refreshed = indexedAt();
+    expect(refreshed).toBeGreaterThan(written);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await store.load("wt5", { skipCheck: true });
+    expect(indexedAt()).toBe(refreshed);
   });
 });
 
