@@ -16,6 +16,7 @@ import type { SqliteDatabase } from "./database.js";
 import type { EventType } from "./event-types.js";
 import type { MetaStore } from "./meta.js";
 import type { RowValues } from "./rows.js";
+import { lazyStatements } from "./sqlite-driver.js";
 
 /** How many events are kept; older ones are deleted and a resume from before them is told so. */
 export const EVENTS_KEPT = 100_000;
@@ -81,18 +82,19 @@ export class EventLog {
 
   constructor(db: SqliteDatabase, meta: MetaStore) {
     this.#meta = meta;
-    this.#s = {
-      prior: db.prepare(`SELECT status, pid, file_size AS size, file_mtime_ms AS mtimeMs, file_ctime_ms AS ctimeMs,
+    this.#s = lazyStatements({
+      prior: () =>
+        db.prepare(`SELECT status, pid, file_size AS size, file_mtime_ms AS mtimeMs, file_ctime_ms AS ctimeMs,
         file_ino AS ino, indexed_at AS indexedAt, pending FROM containers WHERE container_id = ? AND sandbox_id = ?`),
-      insert: db.prepare(`INSERT INTO events (at_ms, type, container_id, sandbox_id, status_before, status_after, pid,
+      insert: () =>
+        db.prepare(`INSERT INTO events (at_ms, type, container_id, sandbox_id, status_before, status_after, pid,
         detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-      after: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
-      last: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
-      trim: db.prepare("DELETE FROM events WHERE seq <= ?"),
-      stoppedFor: db.prepare(
-        "SELECT 1 FROM events WHERE container_id = ? AND sandbox_id = ? AND type = 'stopped' AND pid = ?",
-      ),
-    };
+      after: () => db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
+      last: () => db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
+      trim: () => db.prepare("DELETE FROM events WHERE seq <= ?"),
+      stoppedFor: () =>
+        db.prepare("SELECT 1 FROM events WHERE container_id = ? AND sandbox_id = ? AND type = 'stopped' AND pid = ?"),
+    });
   }
 
   /**

@@ -14,6 +14,7 @@ import { EventLog, isSameVersion, isStaleRead } from "./event-log.js";
 import { MetaStore } from "./meta.js";
 import { type NameIndex, nextPrefix } from "./name-index.js";
 import type { ContainerRow, RowValues } from "./rows.js";
+import { lazyStatements } from "./sqlite-driver.js";
 
 /**
  * A row's file metadata as the reconciler compares it with a stat: one flat
@@ -278,16 +279,18 @@ function prepareStatements(db: Database.Database) {
     file_mtime_ms, file_ctime_ms, file_ino, pending,
     pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}`;
   const fileSql = `SELECT ${fileColumns} FROM containers`;
-  return {
-    range: db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),
-    rangeInSandbox: db.prepare(`${rangeSql} AND sandbox_id = ? ORDER BY container_id, sandbox_id LIMIT ?`),
-    exact: db.prepare(
-      "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id = ? ORDER BY sandbox_id",
-    ),
-    exactInSandbox: db.prepare(
-      "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id = ? AND sandbox_id = ?",
-    ),
-    upsert:
+  return lazyStatements({
+    range: () => db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),
+    rangeInSandbox: () => db.prepare(`${rangeSql} AND sandbox_id = ? ORDER BY container_id, sandbox_id LIMIT ?`),
+    exact: () =>
+      db.prepare(
+        "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id = ? ORDER BY sandbox_id",
+      ),
+    exactInSandbox: () =>
+      db.prepare(
+        "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id = ? AND sandbox_id = ?",
+      ),
+    upsert: () =>
       db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
         owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms,
         file_ino, indexed_at, state, pending)
@@ -301,15 +304,16 @@ function prepareStatements(db: Database.Database) {
         state = CASE WHEN excluded.state IS NOT NULL THEN excluded.state
           WHEN file_ino = excluded.file_ino AND file_mtime_ms = excluded.file_mtime_ms AND file_size = excluded.file_size
           THEN state END`),
-    insertNew:
+    insertNew: () =>
       db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
         owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms,
         file_ino, indexed_at, state, pending)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
       ON CONFLICT (container_id, sandbox_id) DO NOTHING`),
-    notePending: db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending) VALUES (?, ?, ?, 1)
+    notePending: () =>
+      db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending) VALUES (?, ?, ?, 1)
       ON CONFLICT (container_id, sandbox_id) DO UPDATE SET pending = 1`),
-    noteInvalid:
+    noteInvalid: () =>
       db.prepare(`INSERT INTO containers (container_id, sandbox_id, is_root, pending, file_size, file_mtime_ms,
         file_ctime_ms, file_ino, indexed_at)
       VALUES (@containerId, @sandboxId, @isRoot, 0, @fileSize, @fileMtimeMs, @fileCtimeMs, @fileIno, @indexedAt)
@@ -317,27 +321,31 @@ function prepareStatements(db: Database.Database) {
         bundle_dir = NULL, owner = NULL, pod_name = NULL, pod_namespace = NULL, start_time = NULL, annotations = NULL,
         file_size = excluded.file_size, file_mtime_ms = excluded.file_mtime_ms, file_ctime_ms = excluded.file_ctime_ms,
         file_ino = excluded.file_ino, pending = 0, indexed_at = excluded.indexed_at, state = NULL`),
-    remove: db.prepare("DELETE FROM containers WHERE container_id = ? AND sandbox_id = ?"),
-    has: db.prepare("SELECT 1 FROM containers WHERE container_id = ? AND sandbox_id = ?"),
-    files: db.prepare(fileSql),
+    remove: () => db.prepare("DELETE FROM containers WHERE container_id = ? AND sandbox_id = ?"),
+    has: () => db.prepare("SELECT 1 FROM containers WHERE container_id = ? AND sandbox_id = ?"),
+    files: () => db.prepare(fileSql),
     // The covering index containers_files, in its order: a range SEARCH per page, no sort.
-    filesPage: db.prepare(`SELECT ${fileColumns}, container_id, sandbox_id FROM containers
+    filesPage: () =>
+      db.prepare(`SELECT ${fileColumns}, container_id, sandbox_id FROM containers
       WHERE (container_id, sandbox_id) > (?, ?) ORDER BY container_id, sandbox_id LIMIT ?`),
-    fileOf: db.prepare(`${fileSql} WHERE container_id = ? AND sandbox_id = ?`),
-    pending: db.prepare(
-      "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE pending = 1 ORDER BY container_id, sandbox_id",
-    ),
-    rows: db
-      .prepare(`SELECT ${ROW_COLUMNS} FROM containers
+    fileOf: () => db.prepare(`${fileSql} WHERE container_id = ? AND sandbox_id = ?`),
+    pending: () =>
+      db.prepare(
+        "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE pending = 1 ORDER BY container_id, sandbox_id",
+      ),
+    rows: () =>
+      db
+        .prepare(`SELECT ${ROW_COLUMNS} FROM containers
       WHERE (@sandboxId IS NULL OR sandbox_id = @sandboxId)
       ORDER BY container_id, sandbox_id`)
-      .raw(),
-    row: db.prepare(`SELECT ${ROW_COLUMNS} FROM containers WHERE container_id = ? AND sandbox_id = ?`).raw(),
-    sandboxIds: db.prepare("SELECT DISTINCT sandbox_id FROM containers ORDER BY sandbox_id"),
-    count: db.prepare("SELECT count(*) FROM containers"),
-    recordInvalid: db.prepare(`INSERT INTO invalid_files (name, reason, seen) VALUES (?, ?, ?)
+        .raw(),
+    row: () => db.prepare(`SELECT ${ROW_COLUMNS} FROM containers WHERE container_id = ? AND sandbox_id = ?`).raw(),
+    sandboxIds: () => db.prepare("SELECT DISTINCT sandbox_id FROM containers ORDER BY sandbox_id"),
+    count: () => db.prepare("SELECT count(*) FROM containers"),
+    recordInvalid: () =>
+      db.prepare(`INSERT INTO invalid_files (name, reason, seen) VALUES (?, ?, ?)
       ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, seen = excluded.seen`),
-    clearInvalid: db.prepare("DELETE FROM invalid_files WHERE name = ?"),
-    invalid: db.prepare("SELECT name, reason, seen FROM invalid_files ORDER BY name"),
-  };
+    clearInvalid: () => db.prepare("DELETE FROM invalid_files WHERE name = ?"),
+    invalid: () => db.prepare("SELECT name, reason, seen FROM invalid_files ORDER BY name"),
+  });
 }

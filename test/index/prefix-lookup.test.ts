@@ -10,6 +10,7 @@ import { makeRoot, makeTempDir, removeTempDirs, writeState } from "../helpers/ro
 /**
  * An index opened as the store opens it, with every SQL text SqliteIndex
  * prepares recorded, so the plans below are those of the statements it runs.
+ * Statements are prepared on first use: useEveryLookup runs each lookup once.
  */
 function openRecordingIndex(): { index: SqliteIndex; db: SqliteDatabase; prepared: string[] } {
   const dir = makeTempDir("prefix-index");
@@ -21,6 +22,22 @@ function openRecordingIndex(): { index: SqliteIndex; db: SqliteDatabase; prepare
     return prepare(sql);
   }) as typeof db.prepare;
   return { index: new SqliteIndex(db), db, prepared };
+}
+
+/** useEveryLookup runs each statement that finds containers by ID, so that it is prepared (and recorded). */
+function useEveryLookup(index: SqliteIndex): void {
+  const c = { containerId: "0", sandboxId: "0" } as IdPair;
+  index.withPrefix("0", undefined, 1);
+  index.withPrefix("0", "0", 1);
+  index.exact("0", undefined);
+  index.exact("0", "0");
+  index.has(c);
+  index.indexedFile(c);
+  index.events.priorOf("0", "0");
+  index.write(() => {
+    index.remove(c);
+    index.events.logStopped("0", "0", null, 1);
+  });
 }
 
 function addRows(index: SqliteIndex, ids: readonly (readonly [string, string])[]): void {
@@ -48,6 +65,7 @@ describe("prefix lookup: the range query answers from the primary key", () => {
       index,
       Array.from({ length: 5_000 }, (_, i) => [idOf(i), idOf(i - (i % 10))] as const),
     );
+    useEveryLookup(index);
   });
   afterAll(() => {
     db.close();
