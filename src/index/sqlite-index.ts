@@ -53,6 +53,11 @@ export interface RowFilter {
 }
 
 /** A ContainerRow's columns, in the order containerRowOf reads them. */
+/** Every column of the containers table, in the order of RowValues then pending. */
+const CONTAINER_COLUMNS = `container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir, owner, is_root,
+  pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms, file_ino, indexed_at, state,
+  pending`;
+
 const ROW_COLUMNS = `container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir, owner, is_root,
   pod_name, pod_namespace, start_time, annotations, pending`;
 
@@ -92,6 +97,9 @@ export class SqliteIndex implements NameIndex {
     this.db = db;
     this.meta = new MetaStore(db);
     this.events = new EventLog(db, this.meta);
+    // Statements are prepared on first use; one naming every column is prepared now: an index whose table
+    // lacks one fails here, where openIndex rebuilds it, not in the middle of a command.
+    db.prepare(`SELECT ${CONTAINER_COLUMNS} FROM containers LIMIT 0`);
     this.#s = prepareStatements(db);
     // One wrapper for every write: better-sqlite3 builds a new one on each transaction() call.
     this.#transaction = db.transaction((fn: () => unknown) => fn());
@@ -291,9 +299,7 @@ function prepareStatements(db: Database.Database) {
         "SELECT container_id AS containerId, sandbox_id AS sandboxId FROM containers WHERE container_id = ? AND sandbox_id = ?",
       ),
     upsert: () =>
-      db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
-        owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms,
-        file_ino, indexed_at, state, pending)
+      db.prepare(`INSERT INTO containers (${CONTAINER_COLUMNS})
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
       ON CONFLICT (container_id, sandbox_id) DO UPDATE SET status = excluded.status, pid = excluded.pid,
         gofer_pid = excluded.gofer_pid, created_at = excluded.created_at, bundle_dir = excluded.bundle_dir,
@@ -305,9 +311,7 @@ function prepareStatements(db: Database.Database) {
           WHEN file_ino = excluded.file_ino AND file_mtime_ms = excluded.file_mtime_ms AND file_size = excluded.file_size
           THEN state END`),
     insertNew: () =>
-      db.prepare(`INSERT INTO containers (container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir,
-        owner, is_root, pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms,
-        file_ino, indexed_at, state, pending)
+      db.prepare(`INSERT INTO containers (${CONTAINER_COLUMNS})
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
       ON CONFLICT (container_id, sandbox_id) DO NOTHING`),
     notePending: () =>

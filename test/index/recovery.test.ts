@@ -187,6 +187,17 @@ describe("index recovery: rebuilt from the files without being asked", () => {
     expect(result.rows).toEqual([{ container_count: 2 }]);
   });
 
+  it("an index at the current user_version whose containers table lacks a column is rebuilt", async () => {
+    const root = await rootWithBuiltIndex();
+    writeRawIndex(indexPathOf(root), (db) => db.exec("ALTER TABLE containers DROP COLUMN annotations"));
+    const store = track(openStore({ root }));
+    await expectRightAnswers(store);
+    const columns = readIndex(indexPathOf(root), (db) =>
+      db.prepare("SELECT name FROM pragma_table_info('containers')").pluck().all(),
+    );
+    expect(columns).toContain("annotations");
+  });
+
   it("a leftover -wal file of garbage beside a good index does not stop the store", async () => {
     const root = await rootWithBuiltIndex();
     fs.writeFileSync(`${indexPathOf(root)}-wal`, crypto.randomBytes(8192));
