@@ -27,6 +27,7 @@ const LAYERS: Record<string, number> = {
   ids: 1,
   native: 1,
   "errors.ts": 1,
+  "lazy.ts": 1,
 };
 
 function sourceFiles(dir: string): string[] {

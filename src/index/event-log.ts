@@ -12,11 +12,11 @@
  * watchers run. Versions nobody read (two writes between two drains) are
  * coalesced into one `updated`.
  */
+import { lazyProperties } from "../lazy.js";
 import type { SqliteDatabase } from "./database.js";
 import type { EventType } from "./event-types.js";
 import type { MetaStore } from "./meta.js";
 import type { RowValues } from "./rows.js";
-import { lazyStatements } from "./sqlite-driver.js";
 
 /** How many events are kept; older ones are deleted and a resume from before them is told so. */
 export const EVENTS_KEPT = 100_000;
@@ -82,7 +82,7 @@ export class EventLog {
 
   constructor(db: SqliteDatabase, meta: MetaStore) {
     this.#meta = meta;
-    this.#s = lazyStatements({
+    this.#s = lazyProperties({
       prior: () =>
         db.prepare(`SELECT status, pid, file_size AS size, file_mtime_ms AS mtimeMs, file_ctime_ms AS ctimeMs,
         file_ino AS ino, indexed_at AS indexedAt, pending FROM containers WHERE container_id = ? AND sandbox_id = ?`),

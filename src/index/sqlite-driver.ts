@@ -36,26 +36,3 @@ function nativeAddonFile(): string {
 export function openDatabase(source: string | Buffer, options: BetterSqlite3.Options = {}): BetterSqlite3.Database {
   return new Driver(source, { ...options, nativeBinding: nativeAddonFile() });
 }
-
-/**
- * lazyStatements returns an object whose properties are the statements the
- * makers prepare, each prepared on first use and kept. SQLite parses and
- * plans a statement when it is prepared; a lookup uses two of the index's
- * thirty-odd, whose preparing took ~5 ms of every command's start.
- */
-export function lazyStatements<M extends Record<string, () => unknown>>(
-  makers: M,
-): { readonly [K in keyof M]: ReturnType<M[K]> } {
-  const statements = {} as { [K in keyof M]: ReturnType<M[K]> };
-  for (const name of Object.keys(makers) as (keyof M)[]) {
-    Object.defineProperty(statements, name, {
-      configurable: true,
-      get() {
-        const statement = makers[name]!() as ReturnType<M[typeof name]>;
-        Object.defineProperty(statements, name, { value: statement });
-        return statement;
-      },
-    });
-  }
-  return statements;
-}

@@ -8,13 +8,13 @@ import type Database from "better-sqlite3";
 import { RACY_MS } from "../freshness/racy.js";
 import { NAME_SEPARATOR, parseStateFileName } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
+import { lazyProperties } from "../lazy.js";
 import type { FileInfo } from "../state/file-info.js";
 import type { SqliteDatabase } from "./database.js";
 import { EventLog, isSameVersion, isStaleRead } from "./event-log.js";
 import { MetaStore } from "./meta.js";
 import { type NameIndex, nextPrefix } from "./name-index.js";
 import type { ContainerRow, RowValues } from "./rows.js";
-import { lazyStatements } from "./sqlite-driver.js";
 
 /**
  * A row's file metadata as the reconciler compares it with a stat: one flat
@@ -287,7 +287,7 @@ function prepareStatements(db: Database.Database) {
     file_mtime_ms, file_ctime_ms, file_ino, pending,
     pending OR indexed_at IS NULL OR indexed_at - file_mtime_ms <= ${RACY_MS}`;
   const fileSql = `SELECT ${fileColumns} FROM containers`;
-  return lazyStatements({
+  return lazyProperties({
     range: () => db.prepare(`${rangeSql} ORDER BY container_id, sandbox_id LIMIT ?`),
     rangeInSandbox: () => db.prepare(`${rangeSql} AND sandbox_id = ? ORDER BY container_id, sandbox_id LIMIT ?`),
     exact: () =>

@@ -9,6 +9,7 @@
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { RunscIndexError } from "../errors.js";
+import { lazyProperties } from "../lazy.js";
 
 type Koffi = typeof import("koffi");
 type Fn = (...args: unknown[]) => unknown;
@@ -35,33 +36,35 @@ interface Libc {
 let bound: Libc | undefined;
 
 /**
- * libc binds the functions on first use: loading koffi costs ~9 ms, which a
- * one-shot `runsc-index find` (no lock, no inotify) need not pay.
+ * libc loads koffi and libc on first use, and binds each function on its
+ * first call: loading koffi costs ~9 ms, which a one-shot `runsc-index find`
+ * (no lock, no inotify) need not pay, and a `state` needs flock alone.
  */
 function libc(): Libc {
   if (bound !== undefined) return bound;
   const koffi = createRequire(import.meta.url)("koffi") as Koffi;
   const { lib } = loadLibc(koffi);
-  bound = {
-    koffi,
-    flock: lib.func("int flock(int fd, int operation)"),
-    inotifyInit1: lib.func("int inotify_init1(int flags)"),
-    inotifyAddWatch: lib.func("int inotify_add_watch(int fd, const char *pathname, uint32_t mask)"),
-    read: lib.func("long read(int fd, _Out_ uint8_t *buf, size_t count)"),
-    close: lib.func("int close(int fd)"),
-    socket: lib.func("int socket(int domain, int type, int protocol)"),
-    connect: lib.func("int connect(int fd, const uint8_t *addr, uint32_t addrlen)"),
-    write: lib.func("long write(int fd, const uint8_t *buf, size_t count)"),
-    poll: lib.func("int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)"),
-    kill: lib.func("int kill(int pid, int sig)"),
-    sendto: lib.func(
+  const bind = (prototype: string) => () => lib.func(prototype) as Fn;
+  bound = lazyProperties({
+    koffi: () => koffi,
+    flock: bind("int flock(int fd, int operation)"),
+    inotifyInit1: bind("int inotify_init1(int flags)"),
+    inotifyAddWatch: bind("int inotify_add_watch(int fd, const char *pathname, uint32_t mask)"),
+    read: bind("long read(int fd, _Out_ uint8_t *buf, size_t count)"),
+    close: bind("int close(int fd)"),
+    socket: bind("int socket(int domain, int type, int protocol)"),
+    connect: bind("int connect(int fd, const uint8_t *addr, uint32_t addrlen)"),
+    write: bind("long write(int fd, const uint8_t *buf, size_t count)"),
+    poll: bind("int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)"),
+    kill: bind("int kill(int pid, int sig)"),
+    sendto: bind(
       "long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)",
     ),
-    exit: lib.func("void _exit(int status)"),
-    syscall3: lib.func("long syscall(long number, long a, long b)"),
-    eventfd: lib.func("int eventfd(unsigned int initval, int flags)"),
-    getdents64: bindGetdents64(lib),
-  };
+    exit: bind("void _exit(int status)"),
+    syscall3: bind("long syscall(long number, long a, long b)"),
+    eventfd: bind("int eventfd(unsigned int initval, int flags)"),
+    getdents64: () => bindGetdents64(lib),
+  });
   return bound;
 }
 
