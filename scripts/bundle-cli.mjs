@@ -18,7 +18,9 @@
  * flags) costs one ordinary compile and nothing else.
  *
  * Inside the bundle a module runs when first imported (esbuild's lazy module
- * init), so a command still evaluates only what it uses. Packages
+ * init), so a command still evaluates only what it uses. Whitespace and
+ * syntax are minified (a quarter less to read; names stay, for stack
+ * traces), and the map points at the TypeScript sources. Packages
  * (better-sqlite3, koffi, commander, ...) stay outside. Default imports of
  * Node's builtins become plain require calls: esbuild would otherwise copy
  * every export of node:fs into a new object at each import site (~5 ms a
@@ -105,6 +107,8 @@ await build({
   format: "cjs",
   target: "node20",
   sourcemap: "linked",
+  minifyWhitespace: true,
+  minifySyntax: true,
   plugins: [fromDist, packagesOutside],
   logLevel: "warning",
 });
@@ -113,8 +117,10 @@ await build({
 const body = fs
   .readFileSync(bundle, "utf8")
   .replace(/^#!.*/, "")
-  .replace(/^"use strict";$/m, `"use strict"; ${MODULE_URL_DEFINITION}`);
+  .replace(/^"use strict";/m, `"use strict"; ${MODULE_URL_DEFINITION}`);
 if (!body.includes(MODULE_URL_DEFINITION)) throw new Error(`no "use strict" line in ${bundle}`);
+// esbuild writes ASCII (charset "ascii", its default): the loader reads it as latin1, which needs no decoding.
+if (!/^[\x00-\x7f]*$/.test(body)) throw new Error(`${bundle} is not ASCII`);
 fs.writeFileSync(bundle, body);
 fs.rmSync(`${bundle}.cache`, { force: true });
 
@@ -138,7 +144,7 @@ else {
   } catch {
     // compiled without the cache: slower, the same program
   }
-  const source = ${JSON.stringify(WRAP_HEAD)} + readFileSync(file, "utf8") + ${JSON.stringify(WRAP_TAIL)};
+  const source = ${JSON.stringify(WRAP_HEAD)} + readFileSync(file, "latin1") + ${JSON.stringify(WRAP_TAIL)};
   const run = new Script(source, { filename: file, cachedData, importModuleDynamically }).runInThisContext();
   run(module.exports, require, module, file, __dirname);
 }
@@ -171,7 +177,7 @@ function writeWarmCache() {
     const warm = `
       const fs = require("node:fs"), vm = require("node:vm"), { createRequire } = require("node:module");
       const [file, root, id] = process.argv.slice(1);
-      const source = ${JSON.stringify(WRAP_HEAD)} + fs.readFileSync(file, "utf8") + ${JSON.stringify(WRAP_TAIL)};
+      const source = ${JSON.stringify(WRAP_HEAD)} + fs.readFileSync(file, "latin1") + ${JSON.stringify(WRAP_TAIL)};
       const script = new vm.Script(source, { filename: file, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
       process.argv = [process.argv[0], ${JSON.stringify(loader)}, "--root", root, "state", id];
       process.once("beforeExit", () => fs.writeFileSync(file + ".cache", script.createCachedData()));

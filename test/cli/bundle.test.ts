@@ -21,10 +21,10 @@ describe("the bundled CLI", () => {
     const check = `
       const fs = require("node:fs"), vm = require("node:vm");
       const loader = fs.readFileSync(process.argv[1], "utf8");
-      const m = /const source = ("[^\\n]*") \\+ readFileSync\\(file, "utf8"\\) \\+ ("[^\\n]*");/.exec(loader);
+      const m = /const source = ("[^\\n]*") \\+ readFileSync\\(file, "latin1"\\) \\+ ("[^\\n]*");/.exec(loader);
       if (!m) throw new Error("no source line in the loader");
       const file = require("node:path").join(require("node:path").dirname(process.argv[1]), "main-bundle.cjs");
-      const script = new vm.Script(JSON.parse(m[1]) + fs.readFileSync(file, "utf8") + JSON.parse(m[2]), {
+      const script = new vm.Script(JSON.parse(m[1]) + fs.readFileSync(file, "latin1") + JSON.parse(m[2]), {
         filename: file, cachedData: fs.readFileSync(file + ".cache"),
         importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
       });
