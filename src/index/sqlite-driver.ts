@@ -21,9 +21,15 @@ const OWN_RELEASE_BUILD = new URL(
   import.meta.url,
 );
 
+/** nativeAddonFile is findAddonFile's answer, found once per process. */
+function nativeAddonFile(): string {
+  addonFile ??= findAddonFile();
+  return addonFile;
+}
+
 /**
- * nativeAddonFile is the file of better-sqlite3's compiled part, found once:
- * the package's build/Release as a rule. Left to itself better-sqlite3 asks
+ * findAddonFile returns the file of better-sqlite3's compiled part: the
+ * package's build/Release as a rule. Left to itself better-sqlite3 asks
  * the `bindings` package, which works out the package's folder from a stack
  * trace (wrong inside the bundled CLI) and tries a dozen paths (~3 ms of a
  * start); told the folder, `bindings` still finds any other build. The
@@ -31,11 +37,6 @@ const OWN_RELEASE_BUILD = new URL(
  * (dist/src/index/node_modules and the like never exist), without the ~1 ms
  * the resolver takes to start.
  */
-function nativeAddonFile(): string {
-  addonFile ??= findAddonFile();
-  return addonFile;
-}
-
 function findAddonFile(): string {
   const own = fileURLToPath(OWN_RELEASE_BUILD);
   if (fs.existsSync(own)) return own;
