@@ -107,6 +107,8 @@ await build({
   format: "cjs",
   target: "node20",
   sourcemap: "linked",
+  // import() of a package becomes require(): code compiled from a cache loses vm's dynamic import callback.
+  supported: { "dynamic-import": false },
   minifyWhitespace: true,
   minifySyntax: true,
   plugins: [fromDist, packagesOutside],
@@ -131,23 +133,17 @@ ${LOADER_BANNER}
 "use strict";
 const { readFileSync } = require("node:fs");
 const { join } = require("node:path");
-const { Script, constants } = require("node:vm");
+const { Script } = require("node:vm");
 
 const file = join(__dirname, "main-bundle.cjs");
-// The bundle's import() of ESM packages (pg, drizzle-orm) needs this; Node 20 before 20.12 lacks it: plain require.
-const importModuleDynamically = constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-if (importModuleDynamically === undefined) require(file);
-else {
-  let cachedData;
-  try {
-    cachedData = readFileSync(\`\${file}.cache\`);
-  } catch {
-    // compiled without the cache: slower, the same program
-  }
-  const source = ${JSON.stringify(WRAP_HEAD)} + readFileSync(file, "latin1") + ${JSON.stringify(WRAP_TAIL)};
-  const run = new Script(source, { filename: file, cachedData, importModuleDynamically }).runInThisContext();
-  run(module.exports, require, module, file, __dirname);
+let cachedData;
+try {
+  cachedData = readFileSync(\`\${file}.cache\`);
+} catch {
+  // compiled without the cache: slower, the same program
 }
+const source = ${JSON.stringify(WRAP_HEAD)} + readFileSync(file, "latin1") + ${JSON.stringify(WRAP_TAIL)};
+new Script(source, { filename: file, cachedData }).runInThisContext()(module.exports, require, module, file, __dirname);
 `,
   { mode: 0o755 },
 );
@@ -178,7 +174,7 @@ function writeWarmCache() {
       const fs = require("node:fs"), vm = require("node:vm"), { createRequire } = require("node:module");
       const [file, root, id] = process.argv.slice(1);
       const source = ${JSON.stringify(WRAP_HEAD)} + fs.readFileSync(file, "latin1") + ${JSON.stringify(WRAP_TAIL)};
-      const script = new vm.Script(source, { filename: file, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+      const script = new vm.Script(source, { filename: file });
       process.argv = [process.argv[0], ${JSON.stringify(loader)}, "--root", root, "state", id];
       process.once("beforeExit", () => fs.writeFileSync(file + ".cache", script.createCachedData()));
       const module = { exports: {} };

@@ -26,7 +26,6 @@ describe("the bundled CLI", () => {
       const file = require("node:path").join(require("node:path").dirname(process.argv[1]), "main-bundle.cjs");
       const script = new vm.Script(JSON.parse(m[1]) + fs.readFileSync(file, "latin1") + JSON.parse(m[2]), {
         filename: file, cachedData: fs.readFileSync(file + ".cache"),
-        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
       });
       process.stdout.write(String(script.cachedDataRejected));`;
     const r = spawnSync(process.execPath, ["-e", check, CLI], { encoding: "utf8" });
