@@ -3,7 +3,7 @@ import { RunscIndexError } from "../errors.js";
 import { NAME_SEPARATOR, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
 import { namesStartingWith } from "../native/dir-names.js";
-import { type DirStats, listWithStats } from "../native/dir-stats.js";
+import { type DirStats, type EntryVisitor, listWithStats, visitWithStats } from "../native/dir-stats.js";
 import { ioError } from "../native/safe-fs.js";
 import type { NameIndex } from "./name-index.js";
 
@@ -80,12 +80,21 @@ export async function listRootAsync(root: string): Promise<string[]> {
  * their lstats, without a string per name (dir-stats.ts); none when the root
  * does not exist. Throws ERR_IO naming the root.
  */
-export function listStateFilesWithStats(root: string): DirStats {
+export function listStateFilesWithStats(root: string, expected = 0): DirStats {
   try {
-    return listWithStats(root, STATE_SUFFIX);
+    return listWithStats(root, STATE_SUFFIX, expected);
   } catch (e) {
     noRootYet(root, e);
     return NO_FILES;
+  }
+}
+
+/** visitStateFilesWithStats is listStateFilesWithStats handing each file to `visit`, keeping none. */
+export function visitStateFilesWithStats(root: string, visit: EntryVisitor): void {
+  try {
+    visitWithStats(root, STATE_SUFFIX, visit);
+  } catch (e) {
+    noRootYet(root, e);
   }
 }
 

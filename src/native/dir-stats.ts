@@ -41,36 +41,54 @@ const RECLEN_AT = 16;
 const NAME_AT = 19;
 const ENOENT = 2;
 
+/** Called for each matching entry: its name's bytes are names[start, end) (NUL at end); its stats are stats[at, at + DIR_STAT_FIELDS). */
+export type EntryVisitor = (names: Buffer, start: number, end: number, stats: Float64Array, at: number) => void;
+
 /**
- * listWithStats lists `dir` and lstats every entry whose name ends with
- * `suffix` (compared as UTF-8 bytes). Throws what fs.openSync throws
- * (ENOENT, EACCES, ENOTDIR, with `code`), or an Error whose `code` is the
- * errno's name when reading the directory or a stat fails (other than an
- * entry gone since the listing: NaN stats).
+ * visitWithStats lists `dir` and lstats every entry whose name ends with
+ * `suffix` (compared as UTF-8 bytes), handing each to `visit` while its name
+ * lies in the listing buffer: nothing is kept. Returns how many entries
+ * matched. Throws as listWithStats does.
  */
-export function listWithStats(dir: string, suffix: string): DirStats {
+export function visitWithStats(dir: string, suffix: string, visit: EntryVisitor): number {
   const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
-    return collect(dir, fd, Buffer.from(suffix));
+    return visitEntries(dir, fd, Buffer.from(suffix), visit);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function collect(dir: string, fd: number, suffix: Buffer): DirStats {
+/**
+ * listWithStats lists `dir` and lstats every entry whose name ends with
+ * `suffix` (compared as UTF-8 bytes); `expected` is about how many match
+ * (the buffers grow past it). Throws what fs.openSync throws (ENOENT,
+ * EACCES, ENOTDIR, with `code`), or an Error whose `code` is the errno's
+ * name when reading the directory or a stat fails (other than an entry gone
+ * since the listing: NaN stats).
+ */
+export function listWithStats(dir: string, suffix: string, expected = 0): DirStats {
+  const out = new Collected(expected);
+  visitWithStats(dir, suffix, (names, start, end, stats) => out.add(names, start, end, stats));
+  return out.finish();
+}
+
+function visitEntries(dir: string, fd: number, suffix: Buffer, visit: EntryVisitor): number {
   const buf = Buffer.allocUnsafe(BUFFER_BYTES);
-  const out = new Collected();
+  const stats = new Float64Array(DIR_STAT_FIELDS);
   const stat = statsInPlace() ? statxInPlace(dir, fd) : lstatByPath(dir);
+  let count = 0;
   for (;;) {
     const { result: filled, errno } = readDirEntries(fd, buf);
-    if (filled === 0) return out.finish();
+    if (filled === 0) return count;
     if (filled < 0) throw errnoError(`reading directory entries of "${dir}"`, errno);
     for (let at = 0; at < filled; at += buf.readUInt16LE(at + RECLEN_AT)) {
       const start = at + NAME_AT;
       const end = buf.indexOf(0, start);
       if (!endsWith(buf, end, suffix)) continue;
-      const i = out.add(buf, start, end);
-      stat(buf, start, out.stats, i * DIR_STAT_FIELDS);
+      stat(buf, start, stats, 0);
+      visit(buf, start, end, stats, 0);
+      count++;
     }
   }
 }
@@ -131,24 +149,32 @@ function errnoError(what: string, errno: number): Error {
 /** Collected: the growing buffers of listWithStats. */
 class Collected {
   count = 0;
-  nameBytes = Buffer.allocUnsafe(64 * 1024);
-  nameStart = new Int32Array(1024);
-  stats = new Float64Array(1024 * DIR_STAT_FIELDS);
+  nameBytes: Buffer;
+  nameStart: Int32Array;
+  stats: Float64Array;
 
-  /** add copies the name (with its NUL) and returns its position. */
-  add(buf: Buffer, start: number, end: number): number {
+  /** `expected` entries fit without growing (runsc's names are about 150 bytes). */
+  constructor(expected: number) {
+    const entries = Math.max(1024, Math.ceil(expected * 1.05));
+    this.nameBytes = Buffer.allocUnsafe(entries * 152);
+    this.nameStart = new Int32Array(entries + 1);
+    this.stats = new Float64Array(entries * DIR_STAT_FIELDS);
+  }
+
+  /** add copies the name (with its NUL) and its stats. */
+  add(buf: Buffer, start: number, end: number, stats: Float64Array): void {
     const i = this.count++;
-    if (this.count >= this.nameStart.length) this.#growEntries();
+    if (i * DIR_STAT_FIELDS >= this.stats.length) this.#growEntries();
     const from = this.nameStart[i]!;
     const to = from + end + 1 - start;
     if (to > this.nameBytes.length) this.#growNames(to);
     buf.copy(this.nameBytes, from, start, end + 1);
     this.nameStart[i + 1] = to;
-    return i;
+    this.stats.set(stats, i * DIR_STAT_FIELDS);
   }
 
   #growEntries(): void {
-    const starts = new Int32Array(this.nameStart.length * 2);
+    const starts = new Int32Array(this.stats.length / 2 + 1); // twice the entries, and the end
     starts.set(this.nameStart);
     this.nameStart = starts;
     const stats = new Float64Array(this.stats.length * 2);

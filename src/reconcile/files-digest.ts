@@ -60,16 +60,32 @@ export function digestSums(names: readonly string[], stats: ArrayLike<number>, f
 
 /** dirDigestSums is digestSums of a listing with its stats (native/dir-stats.ts): the same sums for the same files. */
 export function dirDigestSums(d: DirStats): DigestSums {
-  let a = 0;
-  let b = 0;
-  const { nameBytes, nameStart, stats } = d;
+  const sums = new DigestAccumulator();
   for (let i = 0; i < d.count; i++) {
-    const start = nameStart[i]!;
-    const end = nameStart[i + 1]! - 1; // before the NUL
-    a += fileHash(nameBytes, start, end, stats, i * DIR_STAT_FIELDS, 0x811c9dc5);
-    b += fileHash(nameBytes, start, end, stats, i * DIR_STAT_FIELDS, 0x2545f491);
+    sums.add(d.nameBytes, d.nameStart[i]!, d.nameStart[i + 1]! - 1, d.stats, i * DIR_STAT_FIELDS);
   }
-  return { count: d.count, a, b };
+  return sums.sums();
+}
+
+/** DigestAccumulator sums one file at a time, as a directory is visited (native/dir-stats.ts visitWithStats). */
+export class DigestAccumulator {
+  #count = 0;
+  #a = 0;
+  #b = 0;
+  /** The latest mtime among the files added (files gone, NaN, skipped). */
+  maxMtimeMs = Number.NEGATIVE_INFINITY;
+
+  /** add hashes the name bytes [start, end) with the stat at stats[at..at+3] (size, mtime, ctime, ino). */
+  add(bytes: Uint8Array, start: number, end: number, stats: ArrayLike<number>, at: number): void {
+    this.#count++;
+    this.#a += fileHash(bytes, start, end, stats, at, 0x811c9dc5);
+    this.#b += fileHash(bytes, start, end, stats, at, 0x2545f491);
+    if (stats[at + 1]! > this.maxMtimeMs) this.maxMtimeMs = stats[at + 1]!;
+  }
+
+  sums(): DigestSums {
+    return { count: this.#count, a: this.#a, b: this.#b };
+  }
 }
 
 /** digestOf combines the shares' sums into the digest text kept in the index's meta table. */

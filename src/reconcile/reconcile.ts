@@ -10,12 +10,12 @@ import { RunscIndexError } from "../errors.js";
 import { type DirStamp, RACY_MS, recordSync, stampDirectory, stateFileExists } from "../freshness/racy.js";
 import { lockFileName, looksLikeStateFile, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
-import { listRootAsync, listStateFilesWithStats } from "../index/scan-index.js";
+import { listRootAsync, listStateFilesWithStats, visitStateFilesWithStats } from "../index/scan-index.js";
 import type { FileRow, SqliteIndex } from "../index/sqlite-index.js";
 import { acquireLock } from "../lock/flock.js";
 import { DIR_STAT_FIELDS, type DirStats, nameOf, statsInPlace } from "../native/dir-stats.js";
 import { fileInfoOf } from "../state/file-info.js";
-import { digestOf, dirDigestSums } from "./files-digest.js";
+import { DigestAccumulator, digestOf, dirDigestSums } from "./files-digest.js";
 import { IndexedRows } from "./indexed-rows.js";
 import { type ReadResult, readIndexRow } from "./read-state.js";
 import { type StatTable, StatWorkers } from "./stat-pool.js";
@@ -77,13 +77,17 @@ export async function reconcile(
   // A listing on libuv's pool overlaps with reading the rows, unless a clean pass may make them unneeded.
   const workersFrom = options.statWorkersFrom ?? (statsInPlace() ? Number.POSITIVE_INFINITY : STAT_WORKER_THRESHOLD);
   const onPool = options.full === true || rowCount >= workersFrom;
+  const nowMs = Number(stamp.readAtNs / 1_000_000n);
+  // After a clean pass, a first look keeps nothing but the digest: most passes end there.
+  if (clean !== undefined && !onPool && cleanPassHolds(clean, digestHere(root), index, rowCount, nowMs)) {
+    return unchangedPass(index, stamp, clean, knownInvalid, options, started);
+  }
   const rowsMeanwhile = onPool && clean === undefined;
   const listing = onPool
     ? await listOnPool(root, index, rowsMeanwhile ? rows : undefined, !options.full)
-    : listHere(root);
+    : listHere(root, rowCount);
   const table = listing.table;
-  const nowMs = Number(stamp.readAtNs / 1_000_000n);
-  if (clean !== undefined && cleanPassHolds(clean, table, index, rowCount, nowMs)) {
+  if (clean !== undefined && onPool && cleanPassHolds(clean, table?.digest, index, rowCount, nowMs)) {
     return unchangedPass(index, stamp, clean, knownInvalid, options, started);
   }
   if (!rowsMeanwhile) await fillRows(index, rows);
@@ -134,8 +138,8 @@ interface Listing {
  * unchanged) never decodes a name. names() sorts them bytewise, as readdir
  * does (the pass reads and logs in that order), and get(i) follows it.
  */
-function listHere(root: string): Listing {
-  const listed = listStateFilesWithStats(root);
+function listHere(root: string, expected: number): Listing {
+  const listed = listStateFilesWithStats(root, expected);
   let names: string[] | undefined;
   let order: Int32Array | undefined;
   const s = listed.stats;
@@ -171,6 +175,13 @@ function sortedNames(listed: DirStats): { names: string[]; order: Int32Array } {
 }
 
 const NOT_ASCII = /[^\x00-\x7f]/;
+
+/** digestHere is the digest of the root's state files and their lstats, keeping no name (a clean pass's check). */
+function digestHere(root: string): StatTable["digest"] {
+  const sums = new DigestAccumulator();
+  visitStateFilesWithStats(root, (names, start, end, stats, at) => sums.add(names, start, end, stats, at));
+  return { text: digestOf([sums.sums()]), maxMtimeMs: sums.maxMtimeMs };
+}
 
 /**
  * listOnPool lists the root on libuv's pool while this thread reads the
@@ -256,12 +267,11 @@ function lastCleanPass(index: SqliteIndex): CleanPass | undefined {
 
 function cleanPassHolds(
   clean: CleanPass,
-  table: StatTable | undefined,
+  digest: StatTable["digest"],
   index: SqliteIndex,
   rowCount: number,
   nowMs: number,
 ): boolean {
-  const digest = table?.digest;
   return (
     digest !== undefined &&
     digest.text === clean.digest &&
