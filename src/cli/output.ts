@@ -94,6 +94,7 @@ function cellOf(text: string): Cell {
 }
 
 function runeCount(s: string): number {
+  if (!SURROGATE.test(s)) return s.length; // every rune is one UTF-16 unit
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -102,6 +103,8 @@ function runeCount(s: string): number {
   }
   return n;
 }
+
+const SURROGATE = /[\ud800-\udfff]/;
 
 function isHighSurrogate(c: number): boolean {
   return c >= 0xd800 && c <= 0xdbff;
@@ -193,8 +196,8 @@ function compareUtf8(a: string, b: string): number {
 /** runsc list's columns; --strict-liveness adds STRICT STATUS and LIVENESS after them. */
 export const LIST_HEADER = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"] as const;
 
-/** Lines of the table written per chunk. */
-const TABLE_CHUNK_LINES = 1_000;
+/** Characters of the table written per chunk (list.ts says why so few). */
+const TABLE_CHUNK_CHARS = 64 * 1024;
 
 /**
  * ListTable lays out runsc list's table as Go's tabwriter does, one row at
@@ -224,7 +227,7 @@ export class ListTable {
     this.#lines.push(cells.join("\t"));
   }
 
-  /** chunks yields the laid-out table, TABLE_CHUNK_LINES lines at a time. */
+  /** chunks yields the laid-out table, about TABLE_CHUNK_CHARS at a time. */
   *chunks(): Generator<string> {
     if (this.#irregular) {
       yield tabwrite(`${this.#lines.join("\n")}\n`, RUNSC_LIST_TABWRITER);
@@ -232,14 +235,19 @@ export class ListTable {
     }
     const { minwidth, padding, padchar } = RUNSC_LIST_TABWRITER;
     const widths = this.#widths.map((w) => Math.max(minwidth, w + padding));
+    const pads = Array.from({ length: Math.max(...widths) + 1 }, (_, k) => padchar.repeat(k));
+    const last = widths.length;
     let chunk = "";
-    for (const [i, line] of this.#lines.entries()) {
-      const cells = line.split("\t");
-      for (const [j, cell] of cells.entries()) {
-        chunk += j < widths.length ? cell + padchar.repeat(widths[j]! - runeCount(cell)) : cell;
+    for (const line of this.#lines) {
+      let start = 0;
+      for (let j = 0; j < last; j++) {
+        const end = line.indexOf("\t", start);
+        const cell = line.slice(start, end);
+        chunk += cell + pads[widths[j]! - runeCount(cell)]!;
+        start = end + 1;
       }
-      chunk += "\n";
-      if ((i + 1) % TABLE_CHUNK_LINES === 0) {
+      chunk += `${line.slice(start)}\n`;
+      if (chunk.length >= TABLE_CHUNK_CHARS) {
         yield chunk;
         chunk = "";
       }

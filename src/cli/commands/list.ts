@@ -1,3 +1,4 @@
+import v8 from "node:v8";
 import type { Status } from "../../state/status.js";
 import type { ContainerSummary } from "../../store/container.js";
 import { csvRecord, goRfc3339Nano, type Io, LIST_HEADER, type ListFormat, ListTable, ociStateJson } from "../output.js";
@@ -33,6 +34,7 @@ export async function list(options: ListOptions, io: Io): Promise<void> {
     return;
   }
   const strict = options.strictLiveness === true;
+  keepYoungGenerationSmall();
   await withStore(options, { inotify: false, io, progressOn: io }, async (store) => {
     const ociVersion = options.format === "json" ? runscFlavor(options.runscFormat, store.root).ociVersion : "";
     const listing = await store.listing({
@@ -43,6 +45,17 @@ export async function list(options: ListOptions, io: Io): Promise<void> {
     });
     for (const chunk of render(inFileNameOrder(listing), options.format, ociVersion, strict)) io.out(chunk);
   });
+}
+
+/**
+ * keepYoungGenerationSmall stops V8 from growing its young generation for
+ * the rest of this process. A listing makes garbage at a steady rate, and
+ * V8 grows the young generation to 3 x 16 MB under it: ~35 MB of a
+ * 100,000-row listing's peak RSS, for no gain in time (measured).
+ * The flag is read each time V8 would grow it, so it can be set now.
+ */
+function keepYoungGenerationSmall(): void {
+  v8.setFlagsFromString("--semi-space-growth-factor=1");
 }
 
 /** render yields the output in chunks, never as one string. */
@@ -96,14 +109,19 @@ export function withStrictFields(
   return `${json.slice(0, -1)},"strictStatus":${JSON.stringify(c.strictStatus ?? "")},"liveness":${JSON.stringify(c.liveness ?? "")}}`;
 }
 
-const ROWS_PER_CHUNK = 1_000;
+/**
+ * Characters per chunk written: small enough that a chunk being built is
+ * not promoted to V8's old space by the scavenges it lives through (a chunk
+ * of 1,000 JSON rows, ~900 KB, was: garbage that piled up to the end).
+ */
+const CHUNK_CHARS = 64 * 1024;
 
 function* inChunks<T>(rows: Iterable<T>, line: (row: T, index: number) => string): Generator<string> {
   let chunk = "";
   let i = 0;
   for (const row of rows) {
     chunk += line(row, i++);
-    if (i % ROWS_PER_CHUNK === 0) {
+    if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
       chunk = "";
     }
