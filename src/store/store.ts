@@ -186,7 +186,7 @@ export class Store {
   *#summaries(sandbox: SandboxId | undefined, options: ListOptions): Generator<ContainerSummary, void, undefined> {
     const cache = this.livenessCache({ strict: options.strictLiveness === true }); // one check per sandbox
     try {
-      for (const row of this.#index.eachRow({ sandboxId: sandbox })) {
+      for (const row of this.#index.eachRow({ sandboxId: sandbox, skipAnnotations: options.skipAnnotations })) {
         if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
         const summary = summarize(row as typeof row & { status: Status }, options.skipCheck === true, cache);
         // The status filter applies to the status as reported, after the liveness check.

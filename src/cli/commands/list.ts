@@ -42,6 +42,7 @@ export async function list(options: ListOptions, io: Io): Promise<void> {
       status: options.status,
       fresh: options.fresh ?? true,
       strictLiveness: strict,
+      skipAnnotations: options.format !== "json",
     });
     for (const chunk of render(inFileNameOrder(listing), options.format, ociVersion, strict)) io.out(chunk);
   });
