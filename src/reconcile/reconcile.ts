@@ -240,7 +240,7 @@ function finishPass(index: SqliteIndex, stamp: DirStamp, invalid: ReadonlyMap<st
  * written within RACY_MS, has nothing to compare: no file changed (a write
  * moves a ctime, which never goes back) and no row did (each row change
  * that is not a file's change, pending or a removal, shows in the checks).
- * Only passes that stat in worker threads (large roots) make the digest.
+ * Every incremental pass makes the digest (full passes stat nothing).
  */
 interface CleanPass {
   readonly digest: string;
