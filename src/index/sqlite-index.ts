@@ -205,12 +205,28 @@ export class SqliteIndex implements NameIndex {
 
   /**
    * eachRow yields the rows of rows() one at a time, straight from SQLite, so
-   * a listing of 100,000 never holds them all. The connection is busy until
-   * the iteration ends: run nothing else on this index meanwhile.
+   * a listing of 100,000 never holds them all. The connection is busy from
+   * the first next() until the iteration ends: run nothing else on this index
+   * meanwhile. An iterator object, not a generator: V8 optimizes its next()
+   * (a generator's loop stays unoptimized, ~1 µs a row per layer).
    */
-  *eachRow(filter: RowFilter = {}): Generator<ContainerRow, void, undefined> {
+  eachRow(filter: RowFilter = {}): IterableIterator<ContainerRow> {
     const statement = filter.skipAnnotations ? this.#s.rowsWithoutAnnotations : this.#s.rows;
-    for (const r of statement.iterate({ sandboxId: filter.sandboxId ?? null })) yield containerRowOf(r as unknown[]);
+    const params = { sandboxId: filter.sandboxId ?? null };
+    let rows: IterableIterator<unknown[]> | undefined;
+    const iterator: IterableIterator<ContainerRow> = {
+      next() {
+        rows ??= statement.iterate(params) as IterableIterator<unknown[]>;
+        const r = rows.next();
+        return r.done ? { done: true, value: undefined } : { done: false, value: containerRowOf(r.value) };
+      },
+      return(value?: unknown) {
+        rows?.return?.();
+        return { done: true, value };
+      },
+      [Symbol.iterator]: () => iterator,
+    };
+    return iterator;
   }
 
   row(c: IdPair): ContainerRow | undefined {
