@@ -220,9 +220,11 @@ export class ListTable {
 
   /** add appends one line; its cells must be as many as the header's. */
   add(cells: readonly string[]): void {
-    for (const [j, cell] of cells.entries()) {
+    const widths = this.#widths;
+    for (let j = 0; j < cells.length; j++) {
+      const cell = cells[j]!;
       if (TABWRITER_BREAKS.test(cell)) this.#irregular = true;
-      if (j < this.#widths.length) this.#widths[j] = Math.max(this.#widths[j]!, runeCount(cell));
+      if (j < widths.length) widths[j] = Math.max(widths[j]!, runeCount(cell));
     }
     this.#lines.push(cells.join("\t"));
   }

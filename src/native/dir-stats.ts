@@ -82,7 +82,7 @@ function visitEntries(dir: string, fd: number, suffix: Buffer, visit: EntryVisit
     const { result: filled, errno } = readDirEntries(fd, buf);
     if (filled === 0) return count;
     if (filled < 0) throw errnoError(`reading directory entries of "${dir}"`, errno);
-    for (let at = 0; at < filled; at += buf.readUInt16LE(at + RECLEN_AT)) {
+    for (let at = 0; at < filled; at += buf[at + RECLEN_AT]! | (buf[at + RECLEN_AT + 1]! << 8)) {
       const start = at + NAME_AT;
       const end = buf.indexOf(0, start);
       if (!endsWith(buf, end, suffix)) continue;
@@ -103,19 +103,22 @@ type StatInto = (buf: Buffer, nameAt: number, stats: Float64Array, at: number) =
 
 /** statxInPlace stats the name where it lies in the getdents buffer (it is NUL-terminated there). */
 function statxInPlace(dir: string, fd: number): StatInto {
-  const sx = Buffer.alloc(STATX_BYTES);
+  const sx = new Uint8Array(STATX_BYTES);
+  const u32 = new Uint32Array(sx.buffer);
+  const i32 = new Int32Array(sx.buffer);
   return (buf, nameAt, stats, at) => {
-    const { result, errno } = lstatAt(fd, buf.subarray(nameAt), sx);
-    if (result < 0) {
+    const errno = lstatAt(fd, new Uint8Array(buf.buffer, buf.byteOffset + nameAt), sx);
+    if (errno !== 0) {
       if (errno !== ENOENT)
         throw errnoError(`lstat "${dir}/${buf.toString("utf8", nameAt, buf.indexOf(0, nameAt))}"`, errno);
       stats.fill(Number.NaN, at, at + DIR_STAT_FIELDS);
       return;
     }
-    stats[at] = u64(sx, 40); // stx_size
-    stats[at + 1] = timeMs(sx, 112); // stx_mtime
-    stats[at + 2] = timeMs(sx, 96); // stx_ctime
-    stats[at + 3] = u64(sx, 32); // stx_ino
+    // struct statx: stx_ino at byte 32, stx_size at 40, stx_ctime at 96, stx_mtime at 112 (little-endian u32 halves).
+    stats[at] = u64(u32, 10);
+    stats[at + 1] = timeMs(u32, i32, 28);
+    stats[at + 2] = timeMs(u32, i32, 24);
+    stats[at + 3] = u64(u32, 8);
   };
 }
 
@@ -129,17 +132,19 @@ function lstatByPath(dir: string): StatInto {
   };
 }
 
-/** u64 reads an unsigned 64-bit field as Node's Stats do (a double, rounded once). */
-function u64(b: Buffer, at: number): number {
-  const high = b.readUInt32LE(at + 4);
-  return high < 0x200000 ? high * 2 ** 32 + b.readUInt32LE(at) : Number(b.readBigUInt64LE(at));
+/** u64 reads the unsigned 64-bit field at u32[i] as Node's Stats do (a double, rounded once). */
+function u64(u32: Uint32Array, i: number): number {
+  const high = u32[i + 1]!;
+  if (high < 0x200000) return high * 2 ** 32 + u32[i]!;
+  return Number((BigInt(high) << 32n) | BigInt(u32[i]!));
 }
 
-/** timeMs: a struct statx_timestamp (i64 seconds, u32 ns) in ms, computed as Node's Stats compute mtimeMs. */
-function timeMs(b: Buffer, at: number): number {
-  const high = b.readInt32LE(at + 4);
-  const sec = high >= -0x200000 && high < 0x200000 ? high * 2 ** 32 + b.readUInt32LE(at) : Number(b.readBigInt64LE(at));
-  return sec * 1000 + b.readUInt32LE(at + 8) / 1_000_000;
+/** timeMs: the struct statx_timestamp at u32[i] (i64 seconds, u32 ns) in ms, computed as Node's Stats compute mtimeMs. */
+function timeMs(u32: Uint32Array, i32: Int32Array, i: number): number {
+  const high = i32[i + 1]!;
+  const sec =
+    high >= -0x200000 && high < 0x200000 ? high * 2 ** 32 + u32[i]! : Number((BigInt(high) << 32n) | BigInt(u32[i]!));
+  return sec * 1000 + u32[i + 2]! / 1_000_000;
 }
 
 function errnoError(what: string, errno: number): Error {

@@ -223,12 +223,17 @@ export function hasStatx(): boolean {
  * lstatAt is statx(2) of the entry named by the NUL-terminated bytes at the
  * start of `name`, relative to the directory open at `dirFd`, without
  * following a symlink (lstat's answer), into `out` (STATX_BYTES). The name
- * is passed in place: no string, no copy. Result 0, or -1 with errno. Call
- * only when hasStatx().
+ * is passed in place: no string, no copy. Returns 0, or the errno. Called
+ * once per state file of a pass, so without the result object of the other
+ * calls here. Call only when hasStatx().
  */
-export function lstatAt(dirFd: number, name: Uint8Array, out: Buffer): SyscallResult {
+export function lstatAt(dirFd: number, name: Uint8Array, out: Uint8Array): number {
   const statx = libc().statx!;
-  return call(() => statx(dirFd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) as number);
+  for (;;) {
+    if ((statx(dirFd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) as number) === 0) return 0;
+    const errno = libc().koffi.errno();
+    if (errno !== EINTR) return errno;
+  }
 }
 
 /** errnoName gives a readable name for the errnos we report. */
