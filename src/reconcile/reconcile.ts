@@ -75,8 +75,7 @@ export async function reconcile(
   const rows = new IndexedRows(rowCount);
   const knownInvalid = index.invalidFiles();
   // A listing on libuv's pool overlaps with reading the rows, unless a clean pass may make them unneeded.
-  const workersFrom = options.statWorkersFrom ?? (statsInPlace() ? Number.POSITIVE_INFINITY : STAT_WORKER_THRESHOLD);
-  const onPool = options.full === true || rowCount >= workersFrom;
+  const onPool = options.full === true || rowCount >= statWorkersFrom(options);
   const nowMs = Number(stamp.readAtNs / 1_000_000n);
   // After a clean pass, a first look keeps nothing but the digest: most passes end there.
   if (clean !== undefined && !onPool && cleanPassHolds(clean, digestHere(root), index, rowCount, nowMs)) {
@@ -123,6 +122,11 @@ export async function reconcile(
     invalidFiles: [...invalid].map(([name, reason]) => ({ name, reason })),
     durationMs: performance.now() - started,
   };
+}
+
+/** statWorkersFrom: how many rows make an incremental pass stat in worker threads (koffi loads here, not in full passes). */
+function statWorkersFrom(options: InternalReconcileOptions): number {
+  return options.statWorkersFrom ?? (statsInPlace() ? Number.POSITIVE_INFINITY : STAT_WORKER_THRESHOLD);
 }
 
 /** A pass's listing of the root's state files, with their stats for an incremental pass. */
