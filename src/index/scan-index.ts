@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import { RunscIndexError } from "../errors.js";
-import { NAME_SEPARATOR, parseStateFileName } from "../ids/file-names.js";
+import { NAME_SEPARATOR, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
 import { namesStartingWith } from "../native/dir-names.js";
+import { type DirStats, type EntryVisitor, listWithStats, visitWithStats } from "../native/dir-stats.js";
 import { ioError } from "../native/safe-fs.js";
 import type { NameIndex } from "./name-index.js";
 
@@ -73,6 +74,36 @@ export async function listRootAsync(root: string): Promise<string[]> {
     return noRootYet(root, e);
   }
 }
+
+/**
+ * listStateFilesWithStats: the names ending in `.state` in the root with
+ * their lstats, without a string per name (dir-stats.ts); none when the root
+ * does not exist. Throws ERR_IO naming the root.
+ */
+export function listStateFilesWithStats(root: string, expected = 0): DirStats {
+  try {
+    return listWithStats(root, STATE_SUFFIX, expected);
+  } catch (e) {
+    noRootYet(root, e);
+    return NO_FILES;
+  }
+}
+
+/** visitStateFilesWithStats is listStateFilesWithStats handing each file to `visit`, keeping none. */
+export function visitStateFilesWithStats(root: string, visit: EntryVisitor): void {
+  try {
+    visitWithStats(root, STATE_SUFFIX, visit);
+  } catch (e) {
+    noRootYet(root, e);
+  }
+}
+
+const NO_FILES: DirStats = {
+  count: 0,
+  nameBytes: Buffer.alloc(0),
+  nameStart: new Int32Array(1),
+  stats: new Float64Array(0),
+};
 
 /** noRootYet: a root that does not exist yet holds no containers; any other failure to list it is thrown. */
 function noRootYet(root: string, e: unknown): string[] {

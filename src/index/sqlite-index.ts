@@ -50,6 +50,8 @@ export function fileInfoOfRow(r: FileRow): FileInfo | null {
 
 export interface RowFilter {
   readonly sandboxId?: string | undefined;
+  /** Leave the annotations unread (null): ~670 bytes a row that a listing without them need not decode. */
+  readonly skipAnnotations?: boolean | undefined;
 }
 
 /** A ContainerRow's columns, in the order containerRowOf reads them. */
@@ -230,11 +232,28 @@ export class SqliteIndex implements NameIndex {
 
   /**
    * eachRow yields the rows of rows() one at a time, straight from SQLite, so
-   * a listing of 100,000 never holds them all. The connection is busy until
-   * the iteration ends: run nothing else on this index meanwhile.
+   * a listing of 100,000 never holds them all. The connection is busy from
+   * the first next() until the iteration ends: run nothing else on this index
+   * meanwhile. An iterator object, not a generator: V8 optimizes its next()
+   * (a generator's loop stays unoptimized, ~1 µs a row per layer).
    */
-  *eachRow(filter: RowFilter = {}): Generator<ContainerRow, void, undefined> {
-    for (const r of this.#s.rows.iterate({ sandboxId: filter.sandboxId ?? null })) yield containerRowOf(r as unknown[]);
+  eachRow(filter: RowFilter = {}): IterableIterator<ContainerRow> {
+    const statement = filter.skipAnnotations ? this.#s.rowsWithoutAnnotations : this.#s.rows;
+    const params = { sandboxId: filter.sandboxId ?? null };
+    let rows: IterableIterator<unknown[]> | undefined;
+    const iterator: IterableIterator<ContainerRow> = {
+      next() {
+        rows ??= statement.iterate(params) as IterableIterator<unknown[]>;
+        const r = rows.next();
+        return r.done ? { done: true, value: undefined } : { done: false, value: containerRowOf(r.value) };
+      },
+      return(value?: unknown) {
+        rows?.return?.();
+        return { done: true, value };
+      },
+      [Symbol.iterator]: () => iterator,
+    };
+    return iterator;
   }
 
   row(c: IdPair): ContainerRow | undefined {
@@ -340,6 +359,12 @@ function prepareStatements(db: Database.Database) {
     rows: () =>
       db
         .prepare(`SELECT ${ROW_COLUMNS} FROM containers
+      WHERE (@sandboxId IS NULL OR sandbox_id = @sandboxId)
+      ORDER BY container_id, sandbox_id`)
+        .raw(),
+    rowsWithoutAnnotations: () =>
+      db
+        .prepare(`SELECT ${ROW_COLUMNS.replace("annotations", "NULL")} FROM containers
       WHERE (@sandboxId IS NULL OR sandbox_id = @sandboxId)
       ORDER BY container_id, sandbox_id`)
         .raw(),

@@ -31,6 +31,8 @@ interface Libc {
   readonly syscall3: Fn;
   readonly eventfd: Fn;
   readonly getdents64: Fn;
+  /** undefined where libc has no statx (glibc before 2.28, older musl): callers lstat by path instead. */
+  readonly statx: Fn | undefined;
 }
 
 let bound: Libc | undefined;
@@ -64,6 +66,8 @@ function libc(): Libc {
     syscall3: bind("long syscall(long number, long a, long b)"),
     eventfd: bind("int eventfd(unsigned int initval, int flags)"),
     getdents64: () => bindGetdents64(lib),
+    statx: () =>
+      bindOptional(lib, "int statx(int dirfd, const uint8_t *path, int flags, unsigned int mask, _Out_ uint8_t *buf)"),
   });
   return bound;
 }
@@ -74,6 +78,14 @@ function bindGetdents64(lib: ReturnType<Koffi["load"]>): Fn {
     return lib.func("long getdents64(int fd, _Out_ uint8_t *buf, size_t count)");
   } catch {
     return lib.func("long getdents(int fd, _Out_ uint8_t *buf, size_t count)");
+  }
+}
+
+function bindOptional(lib: ReturnType<Koffi["load"]>, signature: string): Fn | undefined {
+  try {
+    return lib.func(signature);
+  } catch {
+    return undefined;
   }
 }
 
@@ -198,11 +210,40 @@ export function readDirEntries(fd: number, buf: Buffer): SyscallResult {
   return call(() => Number(libc().getdents64(fd, buf, buf.length)));
 }
 
+/** Bytes of a struct statx (the kernel's, the same on every architecture). */
+export const STATX_BYTES = 256;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const STATX_BASIC_STATS = 0x7ff;
+
+/** hasStatx: libc has statx(2), so lstatAt can be called. */
+export function hasStatx(): boolean {
+  return libc().statx !== undefined;
+}
+
+/**
+ * lstatAt is statx(2) of the entry named by the NUL-terminated bytes at the
+ * start of `name`, relative to the directory open at `dirFd`, without
+ * following a symlink (lstat's answer), into `out` (STATX_BYTES). The name
+ * is passed in place: no string, no copy. Returns 0, or the errno. Called
+ * once per state file of a pass, so without the result object of the other
+ * calls here. Call only when hasStatx().
+ */
+export function lstatAt(dirFd: number, name: Uint8Array, out: Uint8Array): number {
+  const statx = libc().statx!;
+  for (;;) {
+    if ((statx(dirFd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) as number) === 0) return 0;
+    const errno = libc().koffi.errno();
+    if (errno !== EINTR) return errno;
+  }
+}
+
 /** errnoName gives a readable name for the errnos we report. */
 export function errnoName(errno: number): string {
   const names: Record<number, string> = {
     1: "EPERM",
     2: "ENOENT",
+    13: "EACCES",
+    20: "ENOTDIR",
     9: "EBADF",
     11: "EAGAIN",
     22: "EINVAL",

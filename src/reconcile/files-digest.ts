@@ -5,26 +5,29 @@
  * of a 64-bit hash per file). Any write to a file moves its ctime, which never
  * goes back, so a digest equal to the one of a pass that found the index
  * exact means no file changed since (see reconcile's clean-pass shortcut).
+ * Names are hashed as their UTF-8 bytes, as the listing holds them.
  */
+import { DIR_STAT_FIELDS, type DirStats } from "../native/dir-stats.js";
 
 const F64 = new Float64Array(4);
 const U32 = new Uint32Array(F64.buffer);
 
-/** fileHash: one of two 32-bit hashes (by `seed`) of a name and its stat (NaNs for a file gone). */
-function fileHash(name: string, stat: ArrayLike<number>, at: number, seed: number): number {
-  let h = seed ^ name.length;
-  // Four 8-bit characters a step (an ID is ASCII; a wider character still mixes in, overlapping).
-  const n = name.length;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const word =
-      name.charCodeAt(i) ^
-      (name.charCodeAt(i + 1) << 8) ^
-      (name.charCodeAt(i + 2) << 16) ^
-      (name.charCodeAt(i + 3) << 24);
+/** fileHash: one of two 32-bit hashes (by `seed`) of a name's bytes [start, end) and its stat (NaNs for a file gone). */
+function fileHash(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  stat: ArrayLike<number>,
+  at: number,
+  seed: number,
+): number {
+  let h = seed ^ (end - start);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const word = bytes[i]! ^ (bytes[i + 1]! << 8) ^ (bytes[i + 2]! << 16) ^ (bytes[i + 3]! << 24);
     h = Math.imul(h ^ word, 0x01000193);
   }
-  for (; i < n; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  for (; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   for (let k = 0; k < 4; k++) F64[k] = stat[at + k]!;
   for (let k = 0; k < 8; k++) h = Math.imul(h ^ U32[k]!, 0x01000193);
   // murmur3's finalizer: every input bit reaches every output bit.
@@ -48,10 +51,41 @@ export function digestSums(names: readonly string[], stats: ArrayLike<number>, f
   let a = 0;
   let b = 0;
   for (let i = 0; i < names.length; i++) {
-    a += fileHash(names[i]!, stats, i * fields, 0x811c9dc5);
-    b += fileHash(names[i]!, stats, i * fields, 0x2545f491);
+    const bytes = Buffer.from(names[i]!);
+    a += fileHash(bytes, 0, bytes.length, stats, i * fields, 0x811c9dc5);
+    b += fileHash(bytes, 0, bytes.length, stats, i * fields, 0x2545f491);
   }
   return { count: names.length, a, b };
+}
+
+/** dirDigestSums is digestSums of a listing with its stats (native/dir-stats.ts): the same sums for the same files. */
+export function dirDigestSums(d: DirStats): DigestSums {
+  const sums = new DigestAccumulator();
+  for (let i = 0; i < d.count; i++) {
+    sums.add(d.nameBytes, d.nameStart[i]!, d.nameStart[i + 1]! - 1, d.stats, i * DIR_STAT_FIELDS);
+  }
+  return sums.sums();
+}
+
+/** DigestAccumulator sums one file at a time, as a directory is visited (native/dir-stats.ts visitWithStats). */
+export class DigestAccumulator {
+  #count = 0;
+  #a = 0;
+  #b = 0;
+  /** The latest mtime among the files added (files gone, NaN, skipped). */
+  maxMtimeMs = Number.NEGATIVE_INFINITY;
+
+  /** add hashes the name bytes [start, end) with the stat at stats[at..at+3] (size, mtime, ctime, ino). */
+  add(bytes: Uint8Array, start: number, end: number, stats: ArrayLike<number>, at: number): void {
+    this.#count++;
+    this.#a += fileHash(bytes, start, end, stats, at, 0x811c9dc5);
+    this.#b += fileHash(bytes, start, end, stats, at, 0x2545f491);
+    if (stats[at + 1]! > this.maxMtimeMs) this.maxMtimeMs = stats[at + 1]!;
+  }
+
+  sums(): DigestSums {
+    return { count: this.#count, a: this.#a, b: this.#b };
+  }
 }
 
 /** digestOf combines the shares' sums into the digest text kept in the index's meta table. */

@@ -8,7 +8,7 @@ import { spawnWorker } from "./worker-pool.js";
 /** Stats of many names, by position; undefined where the file is gone. */
 export interface StatTable {
   get(i: number): FileInfo | undefined;
-  /** From worker threads: the digest of the names with their stats (files-digest.ts), and the latest mtime. */
+  /** The digest of the names with their stats (files-digest.ts), and the latest mtime. */
   readonly digest?: { readonly text: string; readonly maxMtimeMs: number };
 }
 
@@ -19,8 +19,9 @@ export const STAT_CHUNK = 16_384;
 const STAT_WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 16 };
 
 /**
- * StatWorkers: worker threads for one stat() call, spawned ahead of it so
- * they boot while the caller lists the root. stat() or close() ends them.
+ * StatWorkers (only where libc has no statx: see reconcile.ts): worker
+ * threads for one stat() call, spawned ahead of it so they boot while the
+ * caller lists the root. stat() or close() ends them.
  */
 export class StatWorkers {
   readonly #workers: Worker[];

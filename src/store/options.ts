@@ -31,6 +31,8 @@ export interface ListOptions {
   readonly skipCheck?: boolean;
   /** Also run the strict check: fills `liveness` and `strictStatus`, never changes `status`. */
   readonly strictLiveness?: boolean;
+  /** Leave the annotations unread (`annotationsJson` "{}"): a listing that does not print them reads less. */
+  readonly skipAnnotations?: boolean;
 }
 
 /** Options of query and queryRows. */

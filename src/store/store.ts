@@ -27,7 +27,7 @@ import type { NameIndex } from "../index/name-index.js";
 import { isCorruption, openMemoryIndex, recreateIndex } from "../index/open-index.js";
 import type { QueryRows, QueryRunner } from "../index/query-runner.js";
 import type { QueryParams, QueryResult, QueryRow } from "../index/readonly-query.js";
-import { rowValues } from "../index/rows.js";
+import { type ContainerRow, rowValues } from "../index/rows.js";
 import { listRoot, ScanIndex } from "../index/scan-index.js";
 import type { SqliteIndex } from "../index/sqlite-index.js";
 import { LivenessCache } from "../liveness/liveness.js";
@@ -183,18 +183,56 @@ export class Store {
     return this.#summaries(sandbox, options);
   }
 
-  *#summaries(sandbox: SandboxId | undefined, options: ListOptions): Generator<ContainerSummary, void, undefined> {
-    const cache = this.livenessCache({ strict: options.strictLiveness === true }); // one check per sandbox
-    try {
-      for (const row of this.#index.eachRow({ sandboxId: sandbox })) {
-        if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
-        const summary = summarize(row as typeof row & { status: Status }, options.skipCheck === true, cache);
-        // The status filter applies to the status as reported, after the liveness check.
-        if (options.status === undefined || summary.status === options.status) yield summary;
-      }
-    } finally {
-      cache.close();
-    }
+  /**
+   * #summaries is the listing's iterator: an object, not a generator, so V8
+   * optimizes the loop in next(). The liveness cache (one check per sandbox)
+   * and the rows are opened at the first next() and closed at the end, on
+   * return() (a consumer's break) or on an error.
+   */
+  #summaries(sandbox: SandboxId | undefined, options: ListOptions): IterableIterator<ContainerSummary> {
+    const skipCheck = options.skipCheck === true;
+    let rows: IterableIterator<ContainerRow> | undefined;
+    let cache: LivenessCache | undefined;
+    let finished = false;
+    const finish = () => {
+      finished = true;
+      rows?.return?.();
+      cache?.close();
+    };
+    const open = () => {
+      cache = this.livenessCache({ strict: options.strictLiveness === true });
+      rows = this.#index.eachRow({ sandboxId: sandbox, skipAnnotations: options.skipAnnotations });
+      return { rows, cache };
+    };
+    const iterator: IterableIterator<ContainerSummary> = {
+      next() {
+        if (finished) return { done: true, value: undefined };
+        const opened = rows === undefined || cache === undefined ? open() : { rows, cache };
+        try {
+          for (;;) {
+            const r = opened.rows.next();
+            if (r.done) break;
+            const row = r.value;
+            if (row.status === null) continue; // unreadable file: reported by reconcile and doctor, skipped as runsc list does
+            const summary = summarize(row as typeof row & { status: Status }, skipCheck, opened.cache);
+            // The status filter applies to the status as reported, after the liveness check.
+            if (options.status === undefined || summary.status === options.status)
+              return { done: false, value: summary };
+          }
+        } catch (e) {
+          finish();
+          throw e;
+        }
+        finish();
+        return { done: true, value: undefined };
+      },
+      return(value?: unknown) {
+        if (!finished) finish();
+        return { done: true, value };
+      },
+      [Symbol.iterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /**

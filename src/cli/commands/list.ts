@@ -1,3 +1,4 @@
+import v8 from "node:v8";
 import type { Status } from "../../state/status.js";
 import type { ContainerSummary } from "../../store/container.js";
 import { csvRecord, goRfc3339Nano, type Io, LIST_HEADER, type ListFormat, ListTable, ociStateJson } from "../output.js";
@@ -29,10 +30,13 @@ export interface ListOptions extends GlobalOptions {
 export async function list(options: ListOptions, io: Io): Promise<void> {
   if (options.format === "ids" && options.status === undefined && !options.strictLiveness) {
     const ids = await withStore(options, { inotify: false, io }, (store) => store.listIdsFromNames(options.sandbox));
-    for (const chunk of inChunks(ids, (id) => `${id}\n`)) io.out(chunk);
+    const chunks = new Chunks((text) => io.out(text));
+    for (const id of ids) chunks.add(`${id}\n`);
+    chunks.flush();
     return;
   }
   const strict = options.strictLiveness === true;
+  keepYoungGenerationSmall();
   await withStore(options, { inotify: false, io, progressOn: io }, async (store) => {
     const ociVersion = options.format === "json" ? runscFlavor(options.runscFormat, store.root).ociVersion : "";
     const listing = await store.listing({
@@ -40,52 +44,71 @@ export async function list(options: ListOptions, io: Io): Promise<void> {
       status: options.status,
       fresh: options.fresh ?? true,
       strictLiveness: strict,
+      skipAnnotations: options.format !== "json",
     });
-    for (const chunk of render(inFileNameOrder(listing), options.format, ociVersion, strict)) io.out(chunk);
+    render(listing, options.format, ociVersion, strict, (text) => io.out(text));
   });
 }
 
-/** render yields the output in chunks, never as one string. */
-function* render(
+/**
+ * keepYoungGenerationSmall stops V8 from growing its young generation for
+ * the rest of this process. A listing makes garbage at a steady rate, and
+ * V8 grows the young generation to 3 x 16 MB under it: ~35 MB of a
+ * 100,000-row listing's peak RSS, for no gain in time (measured).
+ * The flag is read each time V8 would grow it, so it can be set now.
+ */
+function keepYoungGenerationSmall(): void {
+  v8.setFlagsFromString("--semi-space-growth-factor=1");
+}
+
+/**
+ * render writes the output to `out` in chunks, never as one string. Rows are
+ * pushed through plain functions, not a chain of generators: V8 leaves a
+ * generator's loop unoptimized (~1 µs a row for each one in the chain).
+ */
+function render(
   rows: Iterable<ContainerSummary>,
   format: ListFormat,
   ociVersion: string,
   strict: boolean,
-): Generator<string> {
+  out: (text: string) => void,
+): void {
+  const chunks = new Chunks(out);
   switch (format) {
     case "ids":
-      yield* inChunks(rows, (r) =>
-        strict ? `${r.containerId}\t${r.strictStatus}\t${r.liveness}\n` : `${r.containerId}\n`,
+      inFileNameOrder(rows, (r) =>
+        chunks.add(strict ? `${r.containerId}\t${r.strictStatus}\t${r.liveness}\n` : `${r.containerId}\n`),
       );
-      return;
+      break;
     case "json": {
       // json.NewEncoder(os.Stdout).Encode(states): a nil slice is null.
       let any = false;
-      for (const chunk of inChunks(rows, (r, i) => {
+      inFileNameOrder(rows, (r) => {
         const json = ociStateJson(ociState(r), r.annotationsJson, ociVersion);
-        return (i > 0 ? "," : "[") + (strict ? withStrictFields(json, r) : json);
-      })) {
+        chunks.add((any ? "," : "[") + (strict ? withStrictFields(json, r) : json));
         any = true;
-        yield chunk;
-      }
-      yield any ? "]\n" : "null\n";
-      return;
+      });
+      chunks.add(any ? "]\n" : "null\n");
+      break;
     }
     case "csv":
-      yield csvRecord(LIST_HEADER);
-      yield* inChunks(rows, (r) =>
-        csvRecord([r.containerId, String(r.pid), r.status, r.bundleDir, goRfc3339Nano(r.createdAt), r.owner]),
+      chunks.add(csvRecord(LIST_HEADER));
+      inFileNameOrder(rows, (r) =>
+        chunks.add(
+          csvRecord([r.containerId, String(r.pid), r.status, r.bundleDir, goRfc3339Nano(r.createdAt), r.owner]),
+        ),
       );
-      return;
+      break;
     case "table": {
       const table = new ListTable(strict ? [...LIST_HEADER, "STRICT STATUS", "LIVENESS"] : LIST_HEADER);
-      for (const r of rows) {
+      inFileNameOrder(rows, (r) => {
         const cells = [r.containerId, String(r.pid), r.status, r.bundleDir, goRfc3339Nano(r.createdAt), r.owner];
         table.add(strict ? [...cells, r.strictStatus ?? "", r.liveness ?? ""] : cells);
-      }
-      yield* table.chunks();
+      });
+      for (const chunk of table.chunks()) chunks.add(chunk);
     }
   }
+  chunks.flush();
 }
 
 /** withStrictFields appends the strict check's answer to one OCI state object (only with --strict-liveness). */
@@ -96,19 +119,28 @@ export function withStrictFields(
   return `${json.slice(0, -1)},"strictStatus":${JSON.stringify(c.strictStatus ?? "")},"liveness":${JSON.stringify(c.liveness ?? "")}}`;
 }
 
-const ROWS_PER_CHUNK = 1_000;
+/**
+ * Characters per chunk written: small enough that a chunk being built is
+ * not promoted to V8's old space by the scavenges it lives through (a chunk
+ * of 1,000 JSON rows, ~900 KB, was: garbage that piled up to the end).
+ */
+const CHUNK_CHARS = 64 * 1024;
 
-function* inChunks<T>(rows: Iterable<T>, line: (row: T, index: number) => string): Generator<string> {
-  let chunk = "";
-  let i = 0;
-  for (const row of rows) {
-    chunk += line(row, i++);
-    if (i % ROWS_PER_CHUNK === 0) {
-      yield chunk;
-      chunk = "";
-    }
+/** Chunks gathers text and hands it to `out` about CHUNK_CHARS at a time. */
+class Chunks {
+  #chunk = "";
+
+  constructor(readonly out: (text: string) => void) {}
+
+  add(text: string): void {
+    this.#chunk += text;
+    if (this.#chunk.length >= CHUNK_CHARS) this.flush();
   }
-  if (chunk !== "") yield chunk;
+
+  flush(): void {
+    if (this.#chunk !== "") this.out(this.#chunk);
+    this.#chunk = "";
+  }
 }
 
 function ociState(r: ContainerSummary) {
@@ -122,17 +154,18 @@ function ociState(r: ContainerSummary) {
  * that sort before "_"); every ID between the two shares that prefix. So rows
  * are held only while they extend the first of the current run, and each
  * run is sorted by file name as it ends: 64-hex IDs never make a run of two.
+ * Each row goes to `visit` in that order.
  */
-function* inFileNameOrder(rows: Iterable<ContainerSummary>): Generator<ContainerSummary> {
+function inFileNameOrder(rows: Iterable<ContainerSummary>, visit: (r: ContainerSummary) => void): void {
   let run: ContainerSummary[] = [];
   for (const r of rows) {
     if (run.length > 0 && !r.containerId.startsWith(run[0]!.containerId)) {
-      yield* sortedByFileName(run);
+      for (const held of sortedByFileName(run)) visit(held);
       run = [];
     }
     run.push(r);
   }
-  yield* sortedByFileName(run);
+  for (const held of sortedByFileName(run)) visit(held);
 }
 
 function sortedByFileName(run: ContainerSummary[]): ContainerSummary[] {
