@@ -93,7 +93,7 @@ const PLAIN = /^[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]*$/;
  * plainAnnotationsText is annotationsText when every key and value is
  * PLAIN (what runsc's annotations are): nothing to escape, and code-unit
  * order is byte order. undefined otherwise. A reconcile encodes one map per
- * file; this costs a fifth of the general path.
+ * file; this costs about half the general path (2.5 µs a map where it took 4.6).
  */
 function plainAnnotationsText(annotations: Readonly<Record<string, string>>): string | undefined {
   const keys = Object.keys(annotations);
