@@ -17,11 +17,11 @@
  *
  * Most files skip the projection: when every field's key is spelled exactly
  * and its value is of a type readFields accepts, directFields reads the
- * parsed value as is (a fifth of the projection's cost), checking the
- * spelling of `pid` and `goferPid` where those keys stand in the text
- * instead of the regex. A legacy integer `status` goes to load (JSON.parse
+ * parsed value as is, checking the spelling of `pid` and `goferPid` where
+ * those keys stand in the text instead of the regex. A legacy integer `status` goes to load (JSON.parse
  * reads `3.0` as 3, load refuses it). Anything else takes the projection,
- * which words readFields' errors.
+ * which words readFields' errors. With the regex gone, indexFields went
+ * from ~37 to ~28 µs a runsc file (JSON.parse itself ~21).
  */
 import { CorruptStateError } from "../errors.js";
 import { tooDeepAt, tooDeepMessage } from "./codec.js";
