@@ -61,6 +61,8 @@ const WORKER_THRESHOLD = 2_000;
  */
 const STAT_WORKER_THRESHOLD = 50_000;
 const WRITE_BATCH = 512;
+/** Rows written per transaction in a pass that reads many files. */
+const WRITE_ROWS = 1_024;
 
 /** @internal Left out of the installed .d.ts: it takes internal (SQLite, Node) types. */
 export async function reconcile(
@@ -417,25 +419,11 @@ async function readAndApply(
 ): Promise<void> {
   const apply = makeApplier(root, index, prior, counts, invalid, names.length, options);
   const withState = options.withState === true;
-  try {
-    if (names.length >= WORKER_THRESHOLD) await readInWorkers(root, names, withState, apply.batch);
-    else await readHere(root, names, withState, apply.batch);
-  } catch (e) {
-    if (!isWorkerFailure(e)) throw e;
-    // A worker died (out of its small heap on a huge file, say): read the rest here.
-    await readHere(
-      root,
-      names.filter((name) => !apply.applied.has(name)),
-      withState,
-      apply.batch,
-    );
-  }
+  // A worker that died (out of its small heap on a huge file, say) leaves names to read here.
+  const unread = names.length >= WORKER_THRESHOLD ? await readInWorkers(root, names, withState, apply.batch) : names;
+  await readHere(root, unread, withState, apply.batch);
+  apply.flush();
   await apply.retryUnderLock();
-}
-
-function isWorkerFailure(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("ERR_WORKER_");
 }
 
 async function readHere(
@@ -471,7 +459,6 @@ function makeApplier(
   options: ReconcileOptions,
 ) {
   const suspects: string[] = [];
-  const applied = new Set<string>();
   let done = 0;
   const write = (r: ReadResult) => {
     if (r.kind === "row") {
@@ -493,21 +480,29 @@ function makeApplier(
       invalid.set(r.name, r.reason);
     }
   };
+  /** Results taken but not written yet: a few batches go in one transaction (each commit costs ~1 ms). */
+  let held: ReadResult[] = [];
+  const flush = (): void => {
+    const results = held;
+    if (results.length === 0) return;
+    held = [];
+    index.write(() => {
+      for (const r of results) {
+        // A torn in-place write by runsc does not parse: believe that only under the lock.
+        if (r.kind === "invalid" && r.torn) suspects.push(r.name);
+        else write(r);
+      }
+    });
+    done += results.length;
+    options.onProgress?.(done, total);
+  };
   return {
-    /** Names whose result was taken, so a fallback after a worker failure does not count them twice. */
-    applied,
     batch(results: ReadResult[]): void {
-      index.write(() => {
-        for (const r of results) {
-          applied.add(r.name);
-          // A torn in-place write by runsc does not parse: believe that only under the lock.
-          if (r.kind === "invalid" && r.torn) suspects.push(r.name);
-          else write(r);
-        }
-      });
-      done += results.length;
-      options.onProgress?.(done, total);
+      held = held.length === 0 ? results : held.concat(results);
+      if (held.length >= WRITE_ROWS) flush();
     },
+    /** flush writes what batch() holds; call once the reads are done. */
+    flush,
     async retryUnderLock(): Promise<void> {
       for (const name of suspects.splice(0)) {
         const ids = parseStateFileName(name)!;
