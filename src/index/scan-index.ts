@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { RunscIndexError } from "../errors.js";
 import { NAME_SEPARATOR, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
-import { namesStartingWith } from "../native/dir-names.js";
+import { inByteOrder, namesEndingWith, namesStartingWith } from "../native/dir-names.js";
 import { type DirStats, type EntryVisitor, listWithStats, visitWithStats } from "../native/dir-stats.js";
 import { ioError } from "../native/safe-fs.js";
 import type { NameIndex } from "./name-index.js";
@@ -66,10 +66,14 @@ export function listRoot(root: string, start = ""): string[] {
   }
 }
 
-/** listRootAsync is listRoot on libuv's thread pool, so the caller's thread can work meanwhile. */
-export async function listRootAsync(root: string): Promise<string[]> {
+/**
+ * listStateFiles: the names of the root's state files, in readdir's order,
+ * read without a string for the lock files (dir-names.ts); none when the
+ * root does not exist. Throws ERR_IO naming the root.
+ */
+export function listStateFiles(root: string): string[] {
   try {
-    return await fs.promises.readdir(root);
+    return inByteOrder(namesEndingWith(root, STATE_SUFFIX));
   } catch (e) {
     return noRootYet(root, e);
   }

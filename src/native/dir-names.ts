@@ -21,15 +21,33 @@ const NAME_AT = 19;
  * errno's name when reading fails.
  */
 export function namesStartingWith(dir: string, start: string): string[] {
+  const bytes = Buffer.from(start);
+  return matchingNames(dir, (buf, at) => startsWith(buf, at, bytes));
+}
+
+/**
+ * namesEndingWith returns the names of the entries of `dir` that end with
+ * `suffix` (compared as UTF-8 bytes), in directory order: the state files of
+ * a root without a string for each lock file. Throws as namesStartingWith.
+ */
+export function namesEndingWith(dir: string, suffix: string): string[] {
+  const bytes = Buffer.from(suffix);
+  return matchingNames(dir, (buf, at) => endsWith(buf, at, bytes));
+}
+
+/** A test of the NUL-terminated name at buf[at]. */
+type NameTest = (buf: Buffer, at: number) => boolean;
+
+function matchingNames(dir: string, test: NameTest): string[] {
   const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
-    return matchingEntries(fd, Buffer.from(start));
+    return matchingEntries(fd, test);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function matchingEntries(fd: number, start: Buffer): string[] {
+function matchingEntries(fd: number, test: NameTest): string[] {
   const buf = Buffer.allocUnsafe(BUFFER_BYTES);
   const names: string[] = [];
   for (;;) {
@@ -39,7 +57,7 @@ function matchingEntries(fd: number, start: Buffer): string[] {
       throw Object.assign(new Error(`reading directory entries: ${errnoName(errno)}`), { code: errnoName(errno) });
     for (let at = 0; at < filled; at += buf.readUInt16LE(at + RECLEN_AT)) {
       const name = at + NAME_AT;
-      if (!startsWith(buf, name, start)) continue;
+      if (!test(buf, name)) continue;
       const text = buf.toString("utf8", name, buf.indexOf(0, name));
       if (text !== "." && text !== "..") names.push(text);
     }
@@ -50,3 +68,19 @@ function startsWith(buf: Buffer, at: number, start: Buffer): boolean {
   if (start.length > 0 && buf[at] !== start[0]) return false; // most entries differ at once
   return buf.compare(start, 0, start.length, at, at + start.length) === 0;
 }
+
+function endsWith(buf: Buffer, at: number, suffix: Buffer): boolean {
+  const end = buf.indexOf(0, at);
+  return end - at >= suffix.length && buf.compare(suffix, 0, suffix.length, end - suffix.length, end) === 0;
+}
+
+/**
+ * inByteOrder sorts names as strcmp orders their UTF-8 bytes, the order
+ * libuv gives readdir's names; for ASCII names that is JavaScript's own.
+ */
+export function inByteOrder(names: string[]): string[] {
+  if (names.every((name) => !NOT_ASCII.test(name))) return names.sort();
+  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+const NOT_ASCII = /[^\x00-\x7f]/;

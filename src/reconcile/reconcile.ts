@@ -8,9 +8,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { RunscIndexError } from "../errors.js";
 import { type DirStamp, RACY_MS, recordSync, stampDirectory, stateFileExists } from "../freshness/racy.js";
-import { lockFileName, looksLikeStateFile, parseStateFileName, STATE_SUFFIX } from "../ids/file-names.js";
+import { lockFileName, looksLikeStateFile, parseStateFileName } from "../ids/file-names.js";
 import type { IdPair } from "../ids/id.js";
-import { listRootAsync, listStateFilesWithStats, visitStateFilesWithStats } from "../index/scan-index.js";
+import { listStateFiles, listStateFilesWithStats, visitStateFilesWithStats } from "../index/scan-index.js";
 import type { FileRow, SqliteIndex } from "../index/sqlite-index.js";
 import { acquireLock } from "../lock/flock.js";
 import { DIR_STAT_FIELDS, type DirStats, nameOf, statsInPlace } from "../native/dir-stats.js";
@@ -76,19 +76,19 @@ export async function reconcile(
   const rowCount = index.count();
   const rows = new IndexedRows(rowCount);
   const knownInvalid = index.invalidFiles();
-  // A listing on libuv's pool overlaps with reading the rows, unless a clean pass may make them unneeded.
-  const onPool = options.full === true || rowCount >= statWorkersFrom(options);
+  // A full pass, or one that stats in workers, lists first; the workers' stats overlap with reading the rows.
+  const listFirst = options.full === true || rowCount >= statWorkersFrom(options);
   const nowMs = Number(stamp.readAtNs / 1_000_000n);
   // After a clean pass, a first look keeps nothing but the digest: most passes end there.
-  if (clean !== undefined && !onPool && cleanPassHolds(clean, digestHere(root), index, rowCount, nowMs)) {
+  if (clean !== undefined && !listFirst && cleanPassHolds(clean, digestHere(root), index, rowCount, nowMs)) {
     return unchangedPass(index, stamp, clean, knownInvalid, options, started);
   }
-  const rowsMeanwhile = onPool && clean === undefined;
-  const listing = onPool
-    ? await listOnPool(root, index, rowsMeanwhile ? rows : undefined, !options.full)
+  const rowsMeanwhile = listFirst && clean === undefined;
+  const listing = listFirst
+    ? await listAndStat(root, index, rowsMeanwhile ? rows : undefined, !options.full)
     : listHere(root, rowCount);
   const table = listing.table;
-  if (clean !== undefined && onPool && cleanPassHolds(clean, table?.digest, index, rowCount, nowMs)) {
+  if (clean !== undefined && listFirst && cleanPassHolds(clean, table?.digest, index, rowCount, nowMs)) {
     return unchangedPass(index, stamp, clean, knownInvalid, options, started);
   }
   if (!rowsMeanwhile) await fillRows(index, rows);
@@ -190,34 +190,27 @@ function digestHere(root: string): StatTable["digest"] {
 }
 
 /**
- * listOnPool lists the root on libuv's pool while this thread reads the
- * index's rows into `rows` (when given) a page at a time; with `stat`, the
- * listing's end starts the stats in worker threads (spawned first, so they
- * boot during the listing), and all three overlap.
+ * listAndStat lists the root's state files (getdents64: no string for a lock
+ * file), starts their stats in worker threads with `stat` (spawned first, so
+ * they boot during the listing), and meanwhile reads the index's rows into
+ * `rows` (when given) a page at a time.
  */
-async function listOnPool(
+async function listAndStat(
   root: string,
   index: SqliteIndex,
   rows: IndexedRows | undefined,
   stat: boolean,
 ): Promise<Listing> {
-  let early = stat ? new StatWorkers() : undefined;
-  let listed: string[] = [];
-  let stats: Promise<StatTable> | undefined;
-  const listing = listRootAsync(root).then((all) => {
-    listed = all.filter((name) => name.endsWith(STATE_SUFFIX));
-    if (early === undefined) return;
-    stats = early.stat(root, listed);
-    early = undefined; // stat() ends them
-  });
-  listing.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  let workers = stat ? new StatWorkers() : undefined;
   try {
+    const listed = listStateFiles(root);
+    const stats = workers?.stat(root, listed);
+    workers = undefined; // stat() ends them
+    stats?.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     if (rows !== undefined) await fillRows(index, rows);
-    await listing;
-    const table = await stats;
-    return { names: () => listed, table };
+    return { names: () => listed, table: await stats };
   } finally {
-    void early?.close(); // unused: the listing failed
+    void workers?.close(); // unused: the listing failed
   }
 }
 

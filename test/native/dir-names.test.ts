@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { namesStartingWith } from "../../src/native/dir-names.js";
+import { inByteOrder, namesEndingWith, namesStartingWith } from "../../src/native/dir-names.js";
 import { makeTempDir, removeTempDirs } from "../helpers/roots.js";
 
 afterEach(() => removeTempDirs());
@@ -48,5 +48,31 @@ describe("namesStartingWith agrees with readdir", () => {
       expect.objectContaining({ code: "ENOENT" }),
     );
     expect(() => namesStartingWith(path.join(dir, "file"), "a")).toThrow(expect.objectContaining({ code: "ENOTDIR" }));
+  });
+});
+
+describe("namesEndingWith and inByteOrder give readdir's state files in readdir's order", () => {
+  test("over many buffers, with lock files, directories named .state, non-ASCII and short names", () => {
+    const dir = makeTempDir("dir-names");
+    for (let i = 0; i < 3000; i++) {
+      const id = i
+        .toString(16)
+        .padStart(4, "0")
+        .repeat(1 + (i % 16));
+      fs.writeFileSync(path.join(dir, `${id}_sandbox:${id}.state`), "");
+      fs.writeFileSync(path.join(dir, `${id}_sandbox:${id}.lock`), "");
+    }
+    fs.mkdirSync(path.join(dir, "d.state"));
+    // UTF-16 order puts U+FF21 after U+1F600's surrogates; UTF-8 bytes put it before: strcmp's order wins.
+    for (const odd of ["é.state", "\uff21.state", "😀.state", ".state", "state", "x.stat", "x.state.lock"]) {
+      fs.writeFileSync(path.join(dir, odd), "");
+    }
+    const readdir = fs.readdirSync(dir).filter((n) => n.endsWith(".state"));
+    expect(inByteOrder(namesEndingWith(dir, ".state"))).toEqual(readdir);
+    expect(inByteOrder(namesEndingWith(dir, ".lock"))).toEqual(fs.readdirSync(dir).filter((n) => n.endsWith(".lock")));
+  });
+
+  test("ASCII names sort as JavaScript sorts them", () => {
+    expect(inByteOrder(["b", "B", "a_", "a:", "a"])).toEqual(["B", "a", "a:", "a_", "b"]);
   });
 });
