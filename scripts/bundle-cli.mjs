@@ -11,7 +11,7 @@
  * Why: a `runsc-index find` is measured against `node -e ''`. Node 20 loads
  * each ES module on its own (resolve, package scope, read, compile, link),
  * about half a millisecond apiece; one CommonJS file needs none of that, and
- * the code cache spares V8 compiling ~350 KB of source and the functions a
+ * the code cache spares V8 compiling ~270 KB of source and the functions a
  * lookup runs (~15 ms). Node 22's module.enableCompileCache would keep such a
  * cache for us; Node 20 has vm.Script's cachedData, so the loader compiles
  * the bundle itself. A cache that V8 rejects (another Node version, other V8
@@ -20,8 +20,9 @@
  * Inside the bundle a module runs when first imported (esbuild's lazy module
  * init), so a command still evaluates only what it uses. Whitespace and
  * syntax are minified (a quarter less to read; names stay, for stack
- * traces), and the map points at the TypeScript sources. Packages
- * (better-sqlite3, koffi, commander, ...) stay outside. Default imports of
+ * traces), and the map points at the TypeScript sources. Packages (koffi,
+ * commander, pg, ...) stay outside, but for better-sqlite3's JavaScript (its
+ * addon is loaded by path, see sqlite-driver.ts). Default imports of
  * Node's builtins become plain require calls: esbuild would otherwise copy
  * every export of node:fs into a new object at each import site (~5 ms a
  * start). Each module's `import.meta.url` is rewritten to the URL of its own
