@@ -5,8 +5,9 @@ import { parseIdPair } from "../../src/ids/id.js";
 import { openIndexDatabase } from "../../src/index/database.js";
 import { SqliteIndex } from "../../src/index/sqlite-index.js";
 import { INDEX_DIR } from "../../src/index.js";
-import { type ReconcileReport, reconcile } from "../../src/reconcile/reconcile.js";
+import { reconcile } from "../../src/reconcile/reconcile.js";
 import { makeRoot, removeTempDirs, statePath, stateText, writeState } from "../helpers/roots.js";
+import { countList, countRowReads } from "./pass-probes.js";
 
 const opened: { close(): void }[] = [];
 
@@ -29,21 +30,6 @@ function age(root: string): void {
   }
 }
 
-/** countRowReads counts the pass's reads of the index's rows from now on. */
-function countRowReads(index: SqliteIndex): () => number {
-  let reads = 0;
-  const real = index.indexedFiles.bind(index) as (paged?: true) => unknown;
-  Object.assign(index, {
-    indexedFiles: (paged?: true) => {
-      reads++;
-      return real(paged);
-    },
-  });
-  return () => reads;
-}
-
-const counts = (r: ReconcileReport) => [r.scanned, r.unchanged, r.added, r.updated, r.removed];
-
 describe("reconcile: the clean-pass shortcut with stats in this thread (statx, no worker)", () => {
   async function afterCleanPass() {
     const root = makeRoot();
@@ -59,7 +45,7 @@ describe("reconcile: the clean-pass shortcut with stats in this thread (statx, n
   it("a small root's pass with nothing changed reads no row", async () => {
     const { root, index } = await afterCleanPass();
     const reads = countRowReads(index);
-    expect(counts(await reconcile(root, index))).toEqual([20, 20, 0, 0, 0]);
+    expect(countList(await reconcile(root, index))).toEqual([20, 20, 0, 0, 0]);
     expect(reads()).toBe(0);
   });
 
@@ -72,14 +58,14 @@ describe("reconcile: the clean-pass shortcut with stats in this thread (statx, n
     fs.utimesSync(file, AGED_S, AGED_S);
     fs.rmSync(statePath(root, "h1", "h1"));
     writeState(root, { containerId: "new" });
-    expect(counts(await reconcile(root, index))).toEqual([20, 18, 1, 1, 1]);
+    expect(countList(await reconcile(root, index))).toEqual([20, 18, 1, 1, 1]);
     expect(index.row(parseIdPair("h3", "h3"))?.status).toBe("stopped");
   });
 
   it("worker threads and this thread make the same digest of the same files", async () => {
     const { root, index } = await afterCleanPass();
     const here = index.meta.get("clean_pass");
-    expect(counts(await reconcile(root, index, { statWorkersFrom: 1 }))).toEqual([20, 20, 0, 0, 0]);
+    expect(countList(await reconcile(root, index, { statWorkersFrom: 1 }))).toEqual([20, 20, 0, 0, 0]);
     expect(index.meta.get("clean_pass")).toBe(here);
   });
 });

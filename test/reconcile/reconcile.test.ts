@@ -11,6 +11,7 @@ import { INDEX_DIR, openStore, type ReconcileReport, type Store } from "../../sr
 import { reconcile } from "../../src/reconcile/reconcile.js";
 import { holdForeignLock, isLockFree, killSpawned, waitUntil } from "../helpers/foreign.js";
 import { lockPath, makeRoot, removeTempDirs, statePath, stateText, writeState } from "../helpers/roots.js";
+import { countList, countRowReads } from "./pass-probes.js";
 
 const opened: { close(): void }[] = [];
 
@@ -336,25 +337,10 @@ describe("reconcile: a pass after a clean pass (stats in worker threads, with th
     return { root, index };
   }
 
-  /** countRowReads counts the pass's reads of the index's rows from now on. */
-  function countRowReads(index: SqliteIndex): () => number {
-    let reads = 0;
-    const real = index.indexedFiles.bind(index) as (paged?: true) => unknown;
-    Object.assign(index, {
-      indexedFiles: (paged?: true) => {
-        reads++;
-        return real(paged);
-      },
-    });
-    return () => reads;
-  }
-
-  const counts = (r: ReconcileReport) => [r.scanned, r.unchanged, r.added, r.updated, r.removed];
-
   it("with nothing changed reads no row and reports every file unchanged", async () => {
     const { root, index } = await afterCleanPass();
     const reads = countRowReads(index);
-    expect(counts(await reconcile(root, index, WORKERS))).toEqual([20, 20, 0, 0, 0]);
+    expect(countList(await reconcile(root, index, WORKERS))).toEqual([20, 20, 0, 0, 0]);
     expect(reads()).toBe(0);
   });
 
@@ -366,7 +352,7 @@ describe("reconcile: a pass after a clean pass (stats in worker threads, with th
     fs.utimesSync(file, AGED_S, AGED_S);
     const after = fs.statSync(file);
     expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
-    expect(counts(await reconcile(root, index, WORKERS))).toEqual([20, 19, 0, 1, 0]);
+    expect(countList(await reconcile(root, index, WORKERS))).toEqual([20, 19, 0, 1, 0]);
     expect(index.row(parseIdPair("d3", "d3"))?.status).toBe("stopped");
   });
 
@@ -374,24 +360,24 @@ describe("reconcile: a pass after a clean pass (stats in worker threads, with th
     const { root, index } = await afterCleanPass();
     fs.rmSync(statePath(root, "d1", "d1"));
     writeState(root, { containerId: "new" });
-    expect(counts(await reconcile(root, index, WORKERS))).toEqual([20, 19, 1, 0, 1]);
+    expect(countList(await reconcile(root, index, WORKERS))).toEqual([20, 19, 1, 0, 1]);
   });
 
   it("reads the rows again when the index changed without a file: a row pending, a row removed, an event logged", async () => {
     const pending = await afterCleanPass();
     pending.index.notePending(parseIdPair("d2", "d2"));
-    expect(counts(await reconcile(pending.root, pending.index, WORKERS))).toEqual([20, 19, 0, 1, 0]);
+    expect(countList(await reconcile(pending.root, pending.index, WORKERS))).toEqual([20, 19, 0, 1, 0]);
     expect(pending.index.pendingNames()).toEqual([]);
 
     const removed = await afterCleanPass();
     removed.index.write(() => removed.index.remove(parseIdPair("d4", "d4")));
-    expect(counts(await reconcile(removed.root, removed.index, WORKERS))).toEqual([20, 19, 1, 0, 0]);
+    expect(countList(await reconcile(removed.root, removed.index, WORKERS))).toEqual([20, 19, 1, 0, 0]);
     expect(removed.index.count()).toBe(20);
 
     const logged = await afterCleanPass();
     logged.index.write(() => logged.index.events.append("overflow", null, null, null, null, null));
     const reads = countRowReads(logged.index);
-    expect(counts(await reconcile(logged.root, logged.index, WORKERS))).toEqual([20, 20, 0, 0, 0]);
+    expect(countList(await reconcile(logged.root, logged.index, WORKERS))).toEqual([20, 20, 0, 0, 0]);
     expect(reads()).toBeGreaterThan(0);
   });
 });
