@@ -2,25 +2,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseIdPair } from "../../src/ids/id.js";
-import { openIndexDatabase } from "../../src/index/database.js";
-import { SqliteIndex } from "../../src/index/sqlite-index.js";
-import { INDEX_DIR } from "../../src/index.js";
 import { reconcile } from "../../src/reconcile/reconcile.js";
 import { makeRoot, removeTempDirs, statePath, stateText, writeState } from "../helpers/roots.js";
-import { countList, countRowReads } from "./pass-probes.js";
-
-const opened: { close(): void }[] = [];
+import { closeOpened, countList, countRowReads, openIndex } from "./pass-probes.js";
 
 afterEach(() => {
-  for (const o of opened.splice(0)) o.close();
+  closeOpened();
   removeTempDirs();
 });
-
-function openIndex(root: string): SqliteIndex {
-  const { db } = openIndexDatabase(path.join(root, INDEX_DIR, "index.db"));
-  opened.push(db);
-  return new SqliteIndex(db);
-}
 
 const AGED_S = Math.floor(Date.now() / 1000) - 60;
 

@@ -5,31 +5,21 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseIdPair } from "../../src/ids/id.js";
-import { openIndexDatabase } from "../../src/index/database.js";
-import { SqliteIndex } from "../../src/index/sqlite-index.js";
+import type { SqliteIndex } from "../../src/index/sqlite-index.js";
 import { INDEX_DIR, openStore, type ReconcileReport, type Store } from "../../src/index.js";
 import { reconcile } from "../../src/reconcile/reconcile.js";
 import { holdForeignLock, isLockFree, killSpawned, waitUntil } from "../helpers/foreign.js";
 import { lockPath, makeRoot, removeTempDirs, statePath, stateText, writeState } from "../helpers/roots.js";
-import { countList, countRowReads } from "./pass-probes.js";
-
-const opened: { close(): void }[] = [];
+import { closeLater, closeOpened, countList, countRowReads, openIndex } from "./pass-probes.js";
 
 afterEach(async () => {
   await killSpawned();
-  for (const o of opened.splice(0)) o.close();
+  closeOpened();
   removeTempDirs();
 });
 
-/** The index of `root`, opened as the store opens it, for calling reconcile() directly. */
-function openIndex(root: string): SqliteIndex {
-  const { db } = openIndexDatabase(path.join(root, INDEX_DIR, "index.db"));
-  opened.push(db);
-  return new SqliteIndex(db);
-}
-
 function track(store: Store): Store {
-  opened.push(store);
+  closeLater(store);
   return store;
 }
 
