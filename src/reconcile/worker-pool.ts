@@ -98,10 +98,11 @@ function drainWorker(
  * pass at 100k files within its RSS budget, and was faster than larger heaps
  * here. A file too big for it kills the worker (ERR_WORKER_OUT_OF_MEMORY);
  * the reconciler then reads in its own thread. A young generation of 8 MB
- * rather than 16 cut a 100k pass's peak RSS by ~15 MB; 4 MB cut ~7 MB more
- * but doubled the CPU of V8's GC helper threads.
+ * cut a 100k pass's peak RSS by ~15 MB, but with it a CLI process once died
+ * on Node's assertion in NodePlatform::ForIsolate (a background compile of a
+ * worker being torn down started incremental marking): 16 MB, as before.
  */
-const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 16 };
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 16 };
 
 /**
  * Under the TypeScript sources (tests run them through tsx or vite) the
