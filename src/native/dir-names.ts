@@ -9,10 +9,10 @@ import fs from "node:fs";
 import { errnoName, readDirEntries } from "./libc.js";
 
 /** Bytes read per getdents64 call: some 1,800 entries of runsc's length. */
-const BUFFER_BYTES = 256 * 1024;
+export const BUFFER_BYTES = 256 * 1024;
 /** linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated name. */
-const RECLEN_AT = 16;
-const NAME_AT = 19;
+export const RECLEN_AT = 16;
+export const NAME_AT = 19;
 
 /**
  * namesStartingWith returns the names of the entries of `dir` that start
@@ -32,7 +32,7 @@ export function namesStartingWith(dir: string, start: string): string[] {
  */
 export function namesEndingWith(dir: string, suffix: string): string[] {
   const bytes = Buffer.from(suffix);
-  return matchingNames(dir, (buf, at) => endsWith(buf, at, bytes));
+  return matchingNames(dir, (buf, at) => endsWith(buf, at, buf.indexOf(0, at), bytes));
 }
 
 /** A test of the NUL-terminated name at buf[at]. */
@@ -69,9 +69,10 @@ function startsWith(buf: Buffer, at: number, start: Buffer): boolean {
   return buf.compare(start, 0, start.length, at, at + start.length) === 0;
 }
 
-function endsWith(buf: Buffer, at: number, suffix: Buffer): boolean {
-  const end = buf.indexOf(0, at);
-  return end - at >= suffix.length && buf.compare(suffix, 0, suffix.length, end - suffix.length, end) === 0;
+/** endsWith: the name at buf[at, end) (its NUL at end) ends with `suffix`. */
+export function endsWith(buf: Buffer, at: number, end: number, suffix: Buffer): boolean {
+  if (end - at < suffix.length || buf[end - 1] !== suffix[suffix.length - 1]) return false; // most differ at once
+  return buf.compare(suffix, 0, suffix.length, end - suffix.length, end) === 0;
 }
 
 /**

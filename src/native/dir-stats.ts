@@ -8,6 +8,7 @@
  * with statx(2) relative to the directory's fd.
  */
 import fs from "node:fs";
+import { BUFFER_BYTES, endsWith, NAME_AT, RECLEN_AT } from "./dir-names.js";
 import { errnoName, hasStatx, lstatAt, readDirEntries, STATX_BYTES } from "./libc.js";
 
 /** Numbers per entry in DirStats.stats: size, mtimeMs, ctimeMs, ino. */
@@ -34,11 +35,6 @@ export function statsInPlace(): boolean {
   return hasStatx();
 }
 
-/** Bytes read per getdents64 call: some 1,800 entries of runsc's length. */
-const BUFFER_BYTES = 256 * 1024;
-/** linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated name. */
-const RECLEN_AT = 16;
-const NAME_AT = 19;
 const ENOENT = 2;
 
 /** Called for each matching entry: its name's bytes are names[start, end) (NUL at end); its stats are stats[at, at + DIR_STAT_FIELDS). */
@@ -85,18 +81,12 @@ function visitEntries(dir: string, fd: number, suffix: Buffer, visit: EntryVisit
     for (let at = 0; at < filled; at += buf[at + RECLEN_AT]! | (buf[at + RECLEN_AT + 1]! << 8)) {
       const start = at + NAME_AT;
       const end = buf.indexOf(0, start);
-      if (!endsWith(buf, end, suffix)) continue;
+      if (!endsWith(buf, start, end, suffix)) continue;
       stat(buf, start, stats, 0);
       visit(buf, start, end, stats, 0);
       count++;
     }
   }
-}
-
-function endsWith(buf: Buffer, end: number, suffix: Buffer): boolean {
-  const from = end - suffix.length;
-  if (buf[end - 1] !== suffix[suffix.length - 1]) return false; // most entries differ at once
-  return buf.compare(suffix, 0, suffix.length, from, end) === 0;
 }
 
 type StatInto = (buf: Buffer, nameAt: number, stats: Float64Array, at: number) => void;
