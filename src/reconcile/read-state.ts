@@ -2,6 +2,9 @@ import path from "node:path";
 import { CorruptStateError } from "../errors.js";
 import type { IdPair } from "../ids/id.js";
 import { type RowValues, rowValues } from "../index/rows.js";
+import { scanStateFile } from "../native/state-scan.js";
+import type { ContainerFields } from "../state/fields.js";
+import type { FileInfo } from "../state/file-info.js";
 import { indexFields } from "../state/index-fields.js";
 import { readStateFile } from "../state/state-files.js";
 
@@ -21,26 +24,33 @@ export type ReadResult =
  * readIndexRow reads and decodes a state file without its lock. That is safe
  * because a torn in-place write by runsc never parses; the caller re-reads
  * invalid files under the lock before believing them. The IDs inside must
- * match the file name.
+ * match the file name. The native scanner reads what it can (not the whole
+ * text, which --with-state keeps); the rest, errors included, is indexFields'.
  */
 export function readIndexRow(root: string, name: string, ids: IdPair, withState: boolean): ReadResult {
+  const scanned = withState ? undefined : scanStateFile(path.join(root, name));
+  if (scanned !== undefined) return indexRow(name, ids, scanned.fields, scanned.info);
   try {
     const file = readStateFile(path.join(root, name));
     if (file === undefined) return { kind: "gone", name };
-    const f = indexFields(file.text, name);
-    if (f.containerId !== ids.containerId || f.sandboxId !== ids.sandboxId) {
-      return {
-        kind: "invalid",
-        name,
-        reason: `IDs inside (${f.containerId}, sandbox ${f.sandboxId}) do not match the file name`,
-        torn: false,
-      };
-    }
-    return { kind: "row", name, row: rowValues(f, file.info, withState ? file.text : undefined) };
+    return indexRow(name, ids, indexFields(file.text, name), file.info, withState ? file.text : undefined);
   } catch (e) {
     if (e instanceof CorruptStateError) return { kind: "invalid", name, reason: e.reason, torn: looksTorn(e.reason) };
     throw e;
   }
+}
+
+/** indexRow: the row of a file whose fields were read, unless the IDs inside are not the file name's. */
+function indexRow(name: string, ids: IdPair, f: ContainerFields, info: FileInfo, stateText?: string): ReadResult {
+  if (f.containerId !== ids.containerId || f.sandboxId !== ids.sandboxId) {
+    return {
+      kind: "invalid",
+      name,
+      reason: `IDs inside (${f.containerId}, sandbox ${f.sandboxId}) do not match the file name`,
+      torn: false,
+    };
+  }
+  return { kind: "row", name, row: rowValues(f, info, stateText) };
 }
 
 /** The reasons a partly written file gives; type errors and the rest come from whole files. */

@@ -5,6 +5,8 @@
  * - indexFields (reconcile's reader: JSON.parse, then only the index's
  *   fields, read directly when the keys are exact) gives the same verdict
  *   as load's lossless decoder on every file, and the same fields when valid;
+ * - the native scanner (docs/state-scan.md) answers only for files load
+ *   accepts, with load's fields and stat;
  * - the index (filled by a full reconcile) lists exactly the files load
  *   accepts, with load's fields;
  * - the plain `state ID` command line (no commander) prints what the
@@ -15,6 +17,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStateFileName } from "../../src/ids/file-names.js";
 import { CorruptStateError, openStore, type Store } from "../../src/index.js";
+import { scanStateFile } from "../../src/native/state-scan.js";
 import { StateDocument } from "../../src/state/document.js";
 import { indexFields } from "../../src/state/index-fields.js";
 import { readStateFile } from "../../src/state/state-files.js";
@@ -143,6 +146,26 @@ describe("fast paths against full ones, on the reliability corpus", () => {
     }
     expect(disagreements).toEqual([]);
     expect(valid).toBeGreaterThanOrEqual(FIXTURE_STATE_NAMES.length + 3);
+  });
+
+  it("the native scanner answers only for files load accepts, with load's fields and stat", () => {
+    const disagreements: unknown[] = [];
+    let answered = 0;
+    for (const name of readableFiles()) {
+      const file = path.join(root, name);
+      const scanned = scanStateFile(file);
+      if (scanned === undefined) continue;
+      answered++;
+      const full = verdictOf(() => {
+        const read = readStateFile(file)!;
+        return { fields: StateDocument.parse(read.text, name).fields, info: read.info };
+      });
+      if (JSON.stringify({ valid: true, fields: scanned }) !== JSON.stringify(full)) {
+        disagreements.push({ name, scanned, full });
+      }
+    }
+    expect(disagreements).toEqual([]);
+    expect(answered).toBeGreaterThanOrEqual(FIXTURE_STATE_NAMES.length + 3);
   });
 
   it("the index lists exactly the files load accepts, with load's fields", async () => {
