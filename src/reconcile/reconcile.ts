@@ -413,7 +413,10 @@ async function readAndApply(
   const apply = makeApplier(root, index, prior, counts, invalid, names.length, options);
   const withState = options.withState === true;
   // A worker that died (out of its small heap on a huge file, say) leaves names to read here.
-  const unread = names.length >= WORKER_THRESHOLD ? await readInWorkers(root, names, withState, apply.batch) : names;
+  const unread =
+    names.length >= WORKER_THRESHOLD
+      ? await index.manyWrites(() => readInWorkers(root, names, withState, apply.batch))
+      : names;
   await readHere(root, unread, withState, apply.batch);
   apply.flush();
   await apply.retryUnderLock();
