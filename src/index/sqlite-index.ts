@@ -54,12 +54,12 @@ export interface RowFilter {
   readonly skipAnnotations?: boolean | undefined;
 }
 
-/** A ContainerRow's columns, in the order containerRowOf reads them. */
 /** Every column of the containers table, in the order of RowValues then pending. */
-const CONTAINER_COLUMNS = `container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir, owner, is_root,
+export const CONTAINER_COLUMNS = `container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir, owner, is_root,
   pod_name, pod_namespace, start_time, annotations, file_size, file_mtime_ms, file_ctime_ms, file_ino, indexed_at, state,
   pending`;
 
+/** A ContainerRow's columns, in the order containerRowOf reads them. */
 const ROW_COLUMNS = `container_id, sandbox_id, status, pid, gofer_pid, created_at, bundle_dir, owner, is_root,
   pod_name, pod_namespace, start_time, annotations, pending`;
 
