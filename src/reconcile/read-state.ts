@@ -2,7 +2,7 @@ import path from "node:path";
 import { CorruptStateError } from "../errors.js";
 import type { IdPair } from "../ids/id.js";
 import { type RowValues, rowValues } from "../index/rows.js";
-import { scanStateFile } from "../native/state-scan.js";
+import { scanStateFile } from "../state/state-scan.js";
 import type { ContainerFields } from "../state/fields.js";
 import type { FileInfo } from "../state/file-info.js";
 import { indexFields } from "../state/index-fields.js";

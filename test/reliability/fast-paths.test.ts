@@ -17,7 +17,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStateFileName } from "../../src/ids/file-names.js";
 import { CorruptStateError, openStore, type Store } from "../../src/index.js";
-import { scanStateFile } from "../../src/native/state-scan.js";
+import { scanStateFile } from "../../src/state/state-scan.js";
 import { StateDocument } from "../../src/state/document.js";
 import { indexFields } from "../../src/state/index-fields.js";
 import { readStateFile } from "../../src/state/state-files.js";

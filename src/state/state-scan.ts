@@ -11,9 +11,9 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { ContainerFields } from "../state/fields.js";
-import type { FileInfo } from "../state/file-info.js";
-import type { Status } from "../state/status.js";
+import type { ContainerFields } from "./fields.js";
+import type { FileInfo } from "./file-info.js";
+import type { Status } from "./status.js";
 
 interface Addon {
   scanStateFile(file: string): unknown[] | undefined;
