@@ -12,7 +12,7 @@ import { benchScript, type Command, cliScript, runTimed } from "../processes.js"
 import { formatMicros, median } from "../stats.js";
 import { prefixesOf } from "./resolve.js";
 
-const FIND_RUNS = 10;
+const FIND_RUNS = 30;
 /** Issue 13: a whole-process find within this much of node's bare start-up. */
 const FIND_TARGET_MS = 15;
 

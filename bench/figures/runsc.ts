@@ -167,7 +167,7 @@ function standIn(root: string, extra: string[]): string[] {
   return [process.execPath, benchScript("runsc-list-process"), root];
 }
 
-const STATE_RUNS = 10;
+const STATE_RUNS = 30;
 const STATE_TARGET_MS = 25;
 
 function stateRow(ctx: SizeContext, ours: Method, theirs: Method, node: Command, real: boolean): FigureRow {
