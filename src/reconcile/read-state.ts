@@ -2,11 +2,11 @@ import path from "node:path";
 import { CorruptStateError } from "../errors.js";
 import type { IdPair } from "../ids/id.js";
 import { type RowValues, rowValues } from "../index/rows.js";
-import { scanStateFile } from "../state/state-scan.js";
 import type { ContainerFields } from "../state/fields.js";
 import type { FileInfo } from "../state/file-info.js";
 import { indexFields } from "../state/index-fields.js";
 import { readStateFile } from "../state/state-files.js";
+import { scanStateFile } from "../state/state-scan.js";
 
 /** What reading one state file gave: a row, a reason it is invalid, or nothing (it vanished). */
 export type ReadResult =

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CorruptStateError } from "../../src/errors.js";
 import { Prng } from "../../src/generate/prng.js";
 import { annotationsText } from "../../src/index/rows.js";
-import { nativeScannerLoaded, type ScannedStateFile, scanStateFile } from "../../src/state/state-scan.js";
 import { StateDocument } from "../../src/state/document.js";
 import { readStateFile } from "../../src/state/state-files.js";
+import { nativeScannerLoaded, type ScannedStateFile, scanStateFile } from "../../src/state/state-scan.js";
 import { FIXTURE_STATE_NAMES, makeTempDir, readFixture, removeTempDirs } from "../helpers/roots.js";
 
 let dir: string;
