@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 /**
  * The runsc-index executable. The common `runsc-index [--root DIR] find
- * PREFIX` and `state ID` run without loading commander: a whole-process
- * lookup is measured against runsc's own, and commander costs more than the
- * lookup. Every other command line goes to program.ts.
+ * PREFIX`, `state ID` and `list [--format F]` run without loading
+ * commander: they are measured against runsc's own, and commander costs
+ * more than a lookup (plain-find.ts). Every other command line goes to
+ * program.ts.
  */
 import fs from "node:fs";
 import { exitNow } from "../native/libc.js";
 import { COMPLETE_COMMAND, complete, parseComplete } from "./complete.js";
 import { EXIT_OK } from "./exit-codes.js";
 import type { Io } from "./output.js";
-import { type PlainCommand, plainCommand } from "./plain-find.js";
+import { type PlainCommand, plainCommand, plainList } from "./plain-find.js";
 import { escapeControls, isTerminal } from "./terminal.js";
 
 /** A terminal never gets raw control characters from state files; a pipe gets the exact bytes. */
@@ -76,7 +77,7 @@ async function run(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
     }
   }
-  const plain = plainCommand(argv);
+  const plain = plainCommand(argv) ?? plainList(argv);
   if (plain === undefined) {
     const { runProgram } = await import("./program.js");
     return runProgram(argv, streamIo());
@@ -87,11 +88,12 @@ async function run(argv: readonly string[]): Promise<number> {
     return EXIT_OK;
   } catch (e) {
     const { reportError } = await import("./report.js");
-    return reportError(e, false, io);
+    // As program.ts: with JSON output an error is also printed as JSON on stdout.
+    return reportError(e, plain.command === "list" && plain.format === "json", io);
   }
 }
 
-/** runPlain runs a plain find or state as program.ts would, loading only that command's modules. */
+/** runPlain runs a plain find, state or list as program.ts would, loading only that command's modules. */
 async function runPlain(plain: PlainCommand, io: Io): Promise<void> {
   const { defaultRoot } = await import("./default-root.js");
   const root = plain.root ?? defaultRoot();
@@ -99,9 +101,12 @@ async function runPlain(plain: PlainCommand, io: Io): Promise<void> {
   if (plain.command === "find") {
     const { find } = await import("./commands/find.js");
     await find({ root, index, prefix: plain.prefix }, io);
-  } else {
+  } else if (plain.command === "state") {
     const { state } = await import("./commands/state.js");
     await state({ root, index, id: plain.id }, io);
+  } else {
+    const { list } = await import("./commands/list.js");
+    await list({ root, index, format: plain.format }, io);
   }
 }
 

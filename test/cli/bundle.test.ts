@@ -1,9 +1,9 @@
 /**
  * The built command line as scripts/bundle-cli.mjs leaves it: V8 takes the
  * code cache made at build time (a rejected cache would still run, only
- * slower, so nothing else would notice), and the plain find/state, which
+ * slower, so nothing else would notice), the plain find/state, which
  * write with write(2), still deliver every byte to a descriptor that would
- * block.
+ * block, and a plain list prints what the same list parsed by commander does.
  */
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -88,5 +88,31 @@ describe("the bundled CLI", () => {
     const all = Buffer.concat(chunks);
     expect(all.subarray(0, filled).every((b) => b === 0x66)).toBe(true);
     expect(all.subarray(filled).toString("utf8")).toBe(expected.stdout);
+  });
+
+  it("a plain list prints, fails and exits exactly as the same list parsed by commander", () => {
+    const root = makeRoot({ fixtures: true });
+    fs.writeFileSync(path.join(root, "0bad_sandbox:0bad.state"), "{");
+    expect(runCli(["--root", root, "reconcile"]).status).toBe(0);
+    const notADirectory = path.join(makeTempDir(), "file");
+    fs.writeFileSync(notADirectory, "");
+    const lines = [
+      ["--root", root, "list"],
+      ["--root", root, "list", "--format", "json"],
+      ["--root", root, "list", "--format=csv"],
+      ["--root", root, "list", "--json"],
+      ["--root", root, "list", "-q"],
+      ["--root", root, "--index", root, "list", "--format", "json"],
+      ["--root", notADirectory, "list", "--json"],
+      ["--root", path.join(root, "missing"), "list"],
+    ];
+    for (const line of lines) {
+      const plain = runCli(line);
+      // --lock-timeout is not a plain option: the same list goes through commander.
+      const parsed = runCli(["--lock-timeout", "60000", ...line]);
+      expect({ line, ...plain }).toEqual({ line, ...parsed });
+    }
+    expect(runCli(lines[0]!).stdout.split("\n").length).toBeGreaterThan(3);
+    expect(runCli(lines[5]!).status).toBe(1);
   });
 });

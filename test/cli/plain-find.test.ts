@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { plainCommand } from "../../src/cli/plain-find.js";
+import { plainCommand, plainList } from "../../src/cli/plain-find.js";
 
 describe("plainCommand: the find command lines answered without commander", () => {
   it.each([
@@ -45,4 +45,38 @@ describe("plainCommand: state is taken as plainly as find", () => {
       expect(plainCommand(argv)).toBeUndefined();
     },
   );
+});
+
+describe("plainList: list with at most one format option is taken as plainly", () => {
+  it.each([
+    [["list"], { command: "list", format: "table" }],
+    [["--root", "/r", "list"], { command: "list", root: "/r", format: "table" }],
+    [["--index=/i.db", "list", "--format", "json"], { command: "list", index: "/i.db", format: "json" }],
+    [["list", "--format=csv"], { command: "list", format: "csv" }],
+    [["list", "--format", "ids"], { command: "list", format: "ids" }],
+    [["list", "--json"], { command: "list", format: "json" }],
+    [["list", "-q"], { command: "list", format: "ids" }],
+    [["list", "--quiet"], { command: "list", format: "ids" }],
+  ])("%j is taken", (argv, expected) => {
+    expect(plainList(argv)).toEqual(expected);
+  });
+
+  it.each([
+    [["list", "--format"]],
+    [["list", "--format", "yaml"]],
+    [["list", "--format="]],
+    [["list", "--json", "--format", "json"]],
+    [["list", "-q", "--json"]],
+    [["list", "--no-fresh"]],
+    [["list", "--status", "running"]],
+    [["list", "--sandbox", "s"]],
+    [["list", "--strict-liveness"]],
+    [["list", "-h"]],
+    [["list", "extra"]],
+    [["--runsc-format", "current", "list"]],
+    [["find", "9f44"]],
+    [["lists"]],
+  ])("%j is left to commander", (argv) => {
+    expect(plainList(argv)).toBeUndefined();
+  });
 });
