@@ -1,15 +1,22 @@
 /**
- * The only module that talks to libc through koffi: flock(2), inotify(7),
- * read(2) on a non-blocking fd, getdents64(2), unix sockets, and a datagram for sd_notify(3). Node's standard library has
- * none of flock or inotify, and fs.watch drops events silently on overflow.
+ * The only module that makes system calls Node has no function for:
+ * flock(2), inotify(7), read(2) on a non-blocking fd, getdents64(2),
+ * statx(2), kill(2), unix sockets, and a datagram for sd_notify(3). Node's
+ * standard library has none of flock or inotify, and fs.watch drops events
+ * silently on overflow.
  *
- * Every function returns the raw result; errno is read right after the call,
+ * The calls a one-shot command makes (flock and close for `state`;
+ * getdents64, statx and kill for `list`) go through our syscalls addon (native/syscalls.c)
+ * when it was built: loading koffi costs ~14 ms a start. Everything else,
+ * and those too without the addon, goes to libc through koffi. Every
+ * function returns the raw result; errno is read right after the call,
  * before any other libc call can overwrite it.
  */
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { RunscIndexError } from "../errors.js";
 import { lazyProperties } from "../lazy.js";
+import { loadAddon } from "./addons.js";
 
 type Koffi = typeof import("koffi");
 type Fn = (...args: unknown[]) => unknown;
@@ -36,6 +43,28 @@ interface Libc {
 }
 
 let bound: Libc | undefined;
+
+/** native/syscalls.c: each call (close aside) retried on EINTR, answering a count or 0, or -errno. */
+export interface Syscalls {
+  flock(fd: number, operation: number): number;
+  close(fd: number): number;
+  kill(pid: number, signal: number): number;
+  getdents64(fd: number, buf: Uint8Array): number;
+  lstatAt(dirFd: number, name: Uint8Array, out: Uint8Array): number;
+}
+
+let addon: Syscalls | null | undefined;
+
+/** syscalls: the addon, or null when it was not built (koffi then makes its calls too). */
+function syscalls(): Syscalls | null {
+  addon ??= loadAddon("syscalls") as Syscalls | null;
+  return addon;
+}
+
+/** fromAddon turns the addon's answer (a count, or -errno) into a SyscallResult. */
+function fromAddon(answer: number): SyscallResult {
+  return answer < 0 ? { result: -1, errno: -answer } : { result: answer, errno: 0 };
+}
 
 /**
  * libc loads koffi and libc on first use, and binds each function on its
@@ -173,7 +202,8 @@ function call(fn: () => number): SyscallResult {
 
 /** flock applies flock(2) to fd; retried on EINTR. */
 export function flock(fd: number, operation: number): SyscallResult {
-  return call(() => libc().flock(fd, operation) as number);
+  const native = syscalls();
+  return native ? fromAddon(native.flock(fd, operation)) : call(() => libc().flock(fd, operation) as number);
 }
 
 export function inotifyInit1(flags: number): SyscallResult {
@@ -190,7 +220,8 @@ export function readInto(fd: number, buf: Buffer): SyscallResult {
 }
 
 export function closeFd(fd: number): SyscallResult {
-  return call(() => libc().close(fd) as number);
+  const native = syscalls();
+  return native ? fromAddon(native.close(fd)) : call(() => libc().close(fd) as number);
 }
 
 /**
@@ -207,7 +238,8 @@ export function exitNow(status: number): never {
  * directory open at fd; result is the byte count, 0 at its end, or -1 with errno.
  */
 export function readDirEntries(fd: number, buf: Buffer): SyscallResult {
-  return call(() => Number(libc().getdents64(fd, buf, buf.length)));
+  const native = syscalls();
+  return native ? fromAddon(native.getdents64(fd, buf)) : call(() => Number(libc().getdents64(fd, buf, buf.length)));
 }
 
 /** Bytes of a struct statx (the kernel's, the same on every architecture). */
@@ -215,9 +247,17 @@ export const STATX_BYTES = 256;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const STATX_BASIC_STATS = 0x7ff;
 
-/** hasStatx: libc has statx(2), so lstatAt can be called. */
+const AT_FDCWD = -100;
+const ENOSYS = 38;
+
+let addonHasStatx: boolean | undefined;
+
+/** hasStatx: statx(2) can be called (the kernel has it for the addon, libc has it for koffi), so lstatAt can be. */
 export function hasStatx(): boolean {
-  return libc().statx !== undefined;
+  const native = syscalls();
+  if (native === null) return libc().statx !== undefined;
+  addonHasStatx ??= native.lstatAt(AT_FDCWD, Buffer.from("/\0"), Buffer.alloc(STATX_BYTES)) !== -ENOSYS;
+  return addonHasStatx;
 }
 
 /**
@@ -229,6 +269,8 @@ export function hasStatx(): boolean {
  * calls here. Call only when hasStatx().
  */
 export function lstatAt(dirFd: number, name: Uint8Array, out: Uint8Array): number {
+  const native = syscalls();
+  if (native) return fromAddon(native.lstatAt(dirFd, name, out)).errno;
   const statx = libc().statx!;
   for (;;) {
     if ((statx(dirFd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) as number) === 0) return 0;
@@ -299,7 +341,8 @@ export function pollOne(fd: number, events: number, timeoutMs: number): SyscallR
  * seconds for a listing of 100k containers.
  */
 export function signalZero(pid: number): boolean {
-  return (libc().kill(pid, 0) as number) === 0;
+  const native = syscalls();
+  return (native ? native.kill(pid, 0) : (libc().kill(pid, 0) as number)) === 0;
 }
 
 // --- sd_notify(3): one datagram to $NOTIFY_SOCKET (node's dgram has no unix sockets) ---

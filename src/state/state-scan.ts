@@ -8,9 +8,7 @@
  * was not built, scanStateFile is undefined and the caller reads the file
  * the ordinary way, which also words the error.
  */
-import fs from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { loadAddon } from "../native/addons.js";
 import type { ContainerFields } from "./fields.js";
 import type { FileInfo } from "./file-info.js";
 import type { Status } from "./status.js";
@@ -19,23 +17,12 @@ interface Addon {
   scanStateFile(file: string): unknown[] | undefined;
 }
 
-/** The addon's place from this module: the TypeScript source sits two folders below the package root, tsc's output three. */
-const ADDON_PLACES = ["../../build/Release/state_scan.node", "../../../build/Release/state_scan.node"];
-
+/** The addon, or null when it was not built (no compiler at install): the JavaScript path then does it all. */
 let addon: Addon | null | undefined;
-
-/** loadAddon: the addon, or null when it was not built (no compiler at install): the JavaScript path then does it all. */
-function loadAddon(): Addon | null {
-  for (const place of ADDON_PLACES) {
-    const file = fileURLToPath(new URL(place, import.meta.url));
-    if (fs.existsSync(file)) return createRequire(import.meta.url)(file) as Addon;
-  }
-  return null;
-}
 
 /** nativeScannerLoaded: whether this process has the native scanner (the tests require it where it was built). */
 export function nativeScannerLoaded(): boolean {
-  addon ??= loadAddon();
+  addon ??= loadAddon("state_scan") as Addon | null;
   return addon !== null;
 }
 
@@ -55,7 +42,7 @@ const ANNOTATIONS_AT = 16;
  * error, a vanished file) or is not built.
  */
 export function scanStateFile(file: string): ScannedStateFile | undefined {
-  addon ??= loadAddon();
+  addon ??= loadAddon("state_scan") as Addon | null;
   const v = addon?.scanStateFile(file);
   if (v === undefined) return undefined;
   // No prototype: an annotation named "__proto__" is an ordinary key, as in Go's map.
