@@ -2,7 +2,7 @@ import os from "node:os";
 import type { Worker } from "node:worker_threads";
 import type { FileInfo } from "../state/file-info.js";
 import { type DigestSums, digestOf } from "./files-digest.js";
-import { STAT_FIELDS, type StatReply, type StatRequest } from "./stat-worker.js";
+import { STAT_FIELDS, type StatReply, type StatRequest } from "./stat-messages.js";
 import { spawnWorker } from "./worker-pool.js";
 
 /** Stats of many names, by position; undefined where the file is gone. */

@@ -7,20 +7,8 @@
  */
 import fs from "node:fs";
 import { parentPort } from "node:worker_threads";
-import { type DigestSums, digestSums } from "./files-digest.js";
-
-export interface StatRequest {
-  readonly dir: string;
-  readonly names: readonly string[];
-}
-
-export interface StatReply {
-  readonly stats: Float64Array;
-  readonly digest: DigestSums;
-}
-
-/** Numbers per name in the result: size, mtimeMs, ctimeMs, ino (NaN when the file is gone). */
-export const STAT_FIELDS = 4;
+import { digestSums } from "./files-digest.js";
+import { STAT_FIELDS, type StatReply, type StatRequest } from "./stat-messages.js";
 
 parentPort?.on("message", ({ dir, names }: StatRequest) => {
   const out = new Float64Array(names.length * STAT_FIELDS).fill(Number.NaN);

@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import os from "node:os";
-import { Worker, type WorkerOptions } from "node:worker_threads";
+import type { Worker, WorkerOptions } from "node:worker_threads";
 import type { ParseRequest } from "./parse-worker.js";
 import { decodeResults, type ReadResult } from "./read-state.js";
 
@@ -110,6 +111,14 @@ function drainWorker(
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 16 };
 
 /**
+ * workerThreads loads node:worker_threads on first use: ~7 ms a start,
+ * which a one-shot `list` (its pass stats in place) would pay for nothing.
+ */
+function workerThreads(): typeof import("node:worker_threads") {
+  return createRequire(import.meta.url)("node:worker_threads") as typeof import("node:worker_threads");
+}
+
+/**
  * Under the TypeScript sources (tests run them through tsx or vite) the
  * worker is a .ts file: it registers tsx's loader first, since Node 20 does
  * not pass `--import` on to worker threads. The built package runs plain .js.
@@ -120,6 +129,7 @@ export function spawnWorker(
   base: string = import.meta.url,
   data: Pick<WorkerOptions, "workerData" | "transferList" | "resourceLimits"> = {},
 ): Worker {
+  const { Worker } = workerThreads();
   if (!base.endsWith(".ts")) {
     return new Worker(new URL(`./${name}.js`, base), { resourceLimits: RESOURCE_LIMITS, ...data });
   }
