@@ -6,11 +6,11 @@
  * silently on overflow.
  *
  * The calls a one-shot command makes (flock and close for `state`;
- * getdents64, statx and kill for `list`) go through our syscalls addon (native/syscalls.c)
- * when it was built: loading koffi costs ~14 ms a start. Everything else,
- * and those too without the addon, goes to libc through koffi. Every
- * function returns the raw result; errno is read right after the call,
- * before any other libc call can overwrite it.
+ * getdents64, statx and kill for `list`) go through our syscalls addon
+ * (native/syscalls.c) when it was built: loading koffi costs ~14 ms a
+ * start. Everything else, and those too without the addon, goes to libc
+ * through koffi. Every function returns the raw result; errno is read
+ * right after the call, before any other libc call can overwrite it.
  */
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -68,8 +68,8 @@ function fromAddon(answer: number): SyscallResult {
 
 /**
  * libc loads koffi and libc on first use, and binds each function on its
- * first call: loading koffi costs ~9 ms, which a one-shot `runsc-index find`
- * (no lock, no inotify) need not pay, and a `state` needs flock alone.
+ * first call: loading koffi costs ~14 ms, which a one-shot `find` never
+ * pays, nor a `state` or `list` where the syscalls addon was built.
  */
 function libc(): Libc {
   if (bound !== undefined) return bound;
