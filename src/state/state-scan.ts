@@ -17,13 +17,17 @@ interface Addon {
   scanStateFile(file: string): unknown[] | undefined;
 }
 
-/** The addon, or null when it was not built (no compiler at install): the JavaScript path then does it all. */
 let addon: Addon | null | undefined;
+
+/** scanner: the addon, or null when it was not built (no compiler at install): the JavaScript path then does it all. */
+function scanner(): Addon | null {
+  addon ??= loadAddon("state_scan") as Addon | null;
+  return addon;
+}
 
 /** nativeScannerLoaded: whether this process has the native scanner (the tests require it where it was built). */
 export function nativeScannerLoaded(): boolean {
-  addon ??= loadAddon("state_scan") as Addon | null;
-  return addon !== null;
+  return scanner() !== null;
 }
 
 /** What the scanner took from one file. */
@@ -42,8 +46,7 @@ const ANNOTATIONS_AT = 16;
  * error, a vanished file) or is not built.
  */
 export function scanStateFile(file: string): ScannedStateFile | undefined {
-  addon ??= loadAddon("state_scan") as Addon | null;
-  const v = addon?.scanStateFile(file);
+  const v = scanner()?.scanStateFile(file);
   if (v === undefined) return undefined;
   // No prototype: an annotation named "__proto__" is an ordinary key, as in Go's map.
   const annotations: Record<string, string> = Object.create(null);
